@@ -1,0 +1,1 @@
+"""The action service: Alertmanager webhook -> decisions -> guarded patches on workloads."""

@@ -1,0 +1,1 @@
+"""Exporters: the grid exporter (mix, intensity, forecast) and, later, namespace power."""

@@ -1,0 +1,172 @@
+"""ENTSO-E XML payload -> typed records. Pure functions of the payload text.
+
+Handles GL_MarketDocument (generation, load, forecasts) and the Acknowledgement_MarketDocument
+that ENTSO-E sends instead when it has no data. Times become UTC epoch seconds, so DST days
+need no special case: ENTSO-E reports in UTC and a 23- or 25-hour local day is just 92 or 100
+quarter-hours. Compressed curves (curveType A03) are expanded: a missing position repeats the
+value before it, up to the end of its period (ENTSO-E "Introduction of different Timeseries
+possibilities (curvetypes)", v1.4).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
+
+Direction = Literal["in", "out"]
+MEGAWATT = 1e6
+
+
+class ParseError(Exception):
+    """The payload is not a document we can read (malformed XML, unexpected shape)."""
+
+
+class NoDataAcknowledgement(Exception):
+    """ENTSO-E answered with an acknowledgement document: no data for the request."""
+
+
+class RejectedRequest(Exception):
+    """ENTSO-E answered with an acknowledgement document that rejects the request."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: int  # epoch seconds, inclusive
+    end: int  # epoch seconds, exclusive
+    value: float  # watts
+
+
+@dataclass(frozen=True)
+class Series:
+    """One TimeSeries, its periods merged, each point an interval in watts."""
+
+    psr_type: str | None
+    direction: Direction  # "in": inBiddingZone (generation, forecasts); "out": outBiddingZone
+    business_type: str
+    intervals: tuple[Interval, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    document_type: str
+    process_type: str
+    series: tuple[Series, ...]
+
+
+def parse_document(text: str | bytes) -> Document:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as error:
+        raise ParseError(f"not well-formed XML ({error})") from None
+    namespace, _, kind = root.tag.rpartition("}")
+    ns = {"n": namespace.lstrip("{")} if namespace else {"n": ""}
+    if kind == "Acknowledgement_MarketDocument":
+        _raise_acknowledgement(root, ns)
+    if kind != "GL_MarketDocument":
+        raise ParseError(f"unexpected document {kind!r}, expected GL_MarketDocument")
+    return Document(
+        document_type=_text(root, "n:type", ns),
+        process_type=_text(root, "n:process.processType", ns),
+        series=tuple(_parse_series(element, ns) for element in root.findall("n:TimeSeries", ns)),
+    )
+
+
+def _raise_acknowledgement(root: ET.Element, ns: dict[str, str]) -> None:
+    reason = root.find("n:Reason", ns)
+    code = reason.findtext("n:code", default="", namespaces=ns) if reason is not None else ""
+    text = reason.findtext("n:text", default="", namespaces=ns) if reason is not None else ""
+    if code == "999" and "no matching data" in text.lower():
+        raise NoDataAcknowledgement(text.strip()[:200])
+    raise RejectedRequest(f"reason {code}: {text.strip()[:200]}")
+
+
+def _parse_series(element: ET.Element, ns: dict[str, str]) -> Series:
+    if element.find("n:outBiddingZone_Domain.mRID", ns) is not None:
+        direction: Direction = "out"
+    else:
+        direction = "in"
+    unit = element.findtext("n:quantity_Measure_Unit.name", default="MAW", namespaces=ns)
+    if unit != "MAW":
+        raise ParseError(f"unexpected unit {unit!r}, expected MAW (megawatt)")
+    compressed = element.findtext("n:curveType", default="A01", namespaces=ns) == "A03"
+    intervals: list[Interval] = []
+    for period in element.findall("n:Period", ns):
+        intervals.extend(_parse_period(period, ns, compressed))
+    intervals.sort(key=lambda interval: interval.start)
+    return Series(
+        psr_type=element.findtext("n:MktPSRType/n:psrType", default=None, namespaces=ns),
+        direction=direction,
+        business_type=element.findtext("n:businessType", default="", namespaces=ns),
+        intervals=tuple(intervals),
+    )
+
+
+def _parse_period(period: ET.Element, ns: dict[str, str], compressed: bool) -> list[Interval]:
+    start = parse_time(_text(period, "n:timeInterval/n:start", ns))
+    end = parse_time(_text(period, "n:timeInterval/n:end", ns))
+    step = parse_resolution(_text(period, "n:resolution", ns))
+    slots = (end - start) // step
+    values: dict[int, float] = {}
+    for point in period.findall("n:Point", ns):
+        position = _number(point, "n:position", ns, int)
+        if not 1 <= position <= slots:
+            raise ParseError(f"point position {position} outside its period of {slots} slots")
+        values[position] = _number(point, "n:quantity", ns, float) * MEGAWATT
+    if compressed:
+        _forward_fill(values, slots)
+    return [
+        Interval(start + (position - 1) * step, start + position * step, value)
+        for position, value in sorted(values.items())
+    ]
+
+
+def _forward_fill(values: dict[int, float], slots: int) -> None:
+    """A03: each given value holds until the next given position or the period's end."""
+    last: float | None = None
+    for position in range(1, slots + 1):
+        if position in values:
+            last = values[position]
+        elif last is not None:
+            values[position] = last
+
+
+_RESOLUTION = re.compile(r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)?$")
+
+
+def parse_resolution(text: str) -> int:
+    """ISO-8601 duration as ENTSO-E uses it (PT15M, PT30M, PT60M, PT1H, P1D) -> seconds."""
+    match = _RESOLUTION.match(text.strip())
+    seconds = 0
+    if match:
+        parts = {key: int(value) for key, value in match.groupdict().items() if value}
+        seconds = parts.get("days", 0) * 86400 + parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60
+    if seconds <= 0:
+        raise ParseError(f"unsupported resolution {text!r}")
+    return seconds
+
+
+def parse_time(text: str) -> int:
+    """ENTSO-E `2025-10-21T12:00Z` -> epoch seconds (UTC)."""
+    try:
+        moment = datetime.strptime(text.strip(), "%Y-%m-%dT%H:%MZ")
+    except ValueError:
+        raise ParseError(f"unexpected time {text!r}, expected YYYY-MM-DDTHH:MMZ") from None
+    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+
+
+def _text(element: ET.Element, path: str, ns: dict[str, str]) -> str:
+    value = element.findtext(path, default=None, namespaces=ns)
+    if value is None:
+        raise ParseError(f"missing element {path.replace('n:', '')}")
+    return value
+
+
+def _number(element: ET.Element, path: str, ns: dict[str, str], kind: type[int] | type[float]) -> int | float:
+    text = _text(element, path, ns)
+    try:
+        return kind(text.strip())
+    except ValueError:
+        raise ParseError(f"{path.replace('n:', '')} is not a number: {text[:40]!r}") from None

@@ -1,0 +1,92 @@
+"""ENTSO-E Transparency Platform transport through entsoe-py's raw client.
+
+entsoe-py builds the requests (document and process types, area codes, UTC periods) and
+recognises the "No matching data found" acknowledgement. We add what a long-running exporter
+needs on top: one request per call (our refresher owns retries and backoff), a configurable
+endpoint, and errors that never carry the API token (entsoe-py logs the request parameters,
+token included, at debug level, and requests puts the full URL in HTTP error messages).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import entsoe.entsoe as entsoe_module
+import pandas as pd
+import requests
+from entsoe import EntsoeRawClient
+from entsoe.exceptions import InvalidBusinessParameterError, InvalidPSRTypeError, NoMatchingDataError
+
+from gridshift.exporters.grid.sources import FetchError
+from gridshift.secrets import Secret, redact
+
+# entsoe-py's debug line includes `securityToken`; keep that logger at INFO whatever the root level.
+logging.getLogger("entsoe").setLevel(logging.INFO)
+
+QUERIES = {
+    "generation": "query_generation",
+    "load": "query_load",
+    "generation_forecast": "query_generation_forecast",
+    "wind_solar_forecast": "query_wind_and_solar_forecast",
+    "load_forecast": "query_load_forecast",
+}
+
+
+class EntsoeSource:
+    """Fetches one dataset for one zone and period; returns the XML text."""
+
+    name = "entsoe"
+
+    def __init__(self, *, api_key: Secret, endpoint: str, timeout_seconds: float,
+                 session: requests.Session | None = None) -> None:
+        self._api_key = api_key
+        # entsoe-py reads its endpoint from a module global at request time; every zone of
+        # this process talks to the same endpoint, so setting it once here is enough.
+        entsoe_module.URL = endpoint
+        self._client = EntsoeRawClient(
+            api_key=api_key.value, session=session or requests.Session(),
+            retry_count=1, retry_delay=0, timeout=timeout_seconds,
+        )
+
+    def fetch(self, *, dataset: str, zone: str, start: datetime, end: datetime) -> str:
+        query = getattr(self._client, QUERIES[dataset])
+        try:
+            return str(query(zone, start=_timestamp(start), end=_timestamp(end)))
+        except NoMatchingDataError:
+            raise FetchError("no_data", f"ENTSO-E has no {dataset} data for {zone} yet") from None
+        except (InvalidBusinessParameterError, InvalidPSRTypeError) as error:
+            raise FetchError("rejected", f"ENTSO-E rejected the {dataset} request for {zone}: {type(error).__name__}") from None
+        except requests.HTTPError as error:
+            raise self._http_error(error, dataset, zone) from None
+        except requests.Timeout:
+            raise FetchError("timeout", f"ENTSO-E did not answer the {dataset} request for {zone} in time") from None
+        except requests.ConnectionError as error:
+            message = redact(f"cannot reach ENTSO-E for {dataset} of {zone}: {type(error).__name__}", self._api_key)
+            raise FetchError("connection", message) from None
+
+    def _http_error(self, error: requests.HTTPError, dataset: str, zone: str) -> FetchError:
+        response = error.response
+        status = response.status_code if response is not None else 0
+        where = f"ENTSO-E answered HTTP {status} to the {dataset} request for {zone}"
+        if status == 401:
+            return FetchError("unauthorized", f"{where}: the API token was refused (check ENTSOE_API_KEY or ENTSOE_API_KEY_FILE)")
+        if status == 429:
+            return FetchError("rate_limited", f"{where}: rate limited", retry_after=_retry_after(response))
+        if status >= 500:
+            return FetchError("server_error", where, retry_after=_retry_after(response))
+        return FetchError("client_error", where)
+
+
+def _timestamp(moment: datetime) -> pd.Timestamp:
+    return pd.Timestamp(moment.astimezone(timezone.utc))
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,94 @@
+"""`gridshift` command line: one image, the subcommand picks the role."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from gridshift import __version__
+from gridshift.config import Config, ConfigError, load_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    return int(args.run(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridshift", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"gridshift {__version__}")
+    commands = parser.add_subparsers(title="commands")
+
+    exporter = commands.add_parser("exporter", help="serve grid generation mix and intensity metrics")
+    exporter.add_argument("--config", help="YAML configuration file (see docs/configuration.md)")
+    exporter.add_argument("--port", type=int, help="override exporter.port")
+    exporter.set_defaults(run=_run_exporter)
+
+    demo = commands.add_parser("demo", help="the whole loop on loopback from recorded real data, no token needed")
+    demo.add_argument("--data", help="folder of recorded inputs (default: ../shared/data beside the checkout)")
+    demo.add_argument("--port", type=int, default=9500, help="exporter port (default 9500)")
+    demo.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.set_defaults(run=_run_demo)
+    return parser
+
+
+def _load(path: str | None) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(f"gridshift: {error}", file=sys.stderr)
+        return None
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _run_exporter(args: argparse.Namespace) -> int:
+    from gridshift.exporters.grid.app import build_grid_exporter
+    from gridshift.web import Server
+
+    config = _load(args.config)
+    if config is None:
+        return 2
+    configure_logging(config.log_level)
+    exporter = build_grid_exporter(config)
+    port = args.port or config.exporter.port
+    server = Server(exporter.app, config.exporter.listen_address, port).start()
+    exporter.refresher.start()
+    logging.getLogger("gridshift").info(
+        "grid exporter on %s:%d for zones %s", config.exporter.listen_address, port, ", ".join(config.grid.entsoe.zones) or "(none)",
+    )
+    wait_for_signal()
+    exporter.refresher.stop()
+    server.stop()
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from gridshift.demo import run_demo
+
+    return run_demo(data=args.data, port=args.port, duration=args.duration)
+
+
+def wait_for_signal(timeout: float | None = None) -> None:
+    """Block until SIGINT/SIGTERM (or `timeout` seconds)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait(timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

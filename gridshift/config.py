@@ -1,0 +1,221 @@
+"""One YAML configuration file, validated once at start-up.
+
+The file maps onto nested frozen dataclasses. Loading gathers every problem (unknown key,
+wrong type, out-of-range value, unknown zone, missing token) and fails once with a message
+that names each key and its reason. Secrets never live in the file: they come from the
+environment or `*_FILE` (see gridshift.secrets).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gridshift import secrets, zones
+from gridshift.secrets import Secret
+
+
+class ConfigError(Exception):
+    """The configuration is invalid. `problems` lists each as `key.path: reason`."""
+
+    def __init__(self, problems: list[str], source: str = "configuration") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{source} is invalid:\n{lines}")
+
+
+@dataclass(frozen=True)
+class RefreshIntervals:
+    actual_seconds: float = 300.0
+    forecast_seconds: float = 3600.0
+
+    def check(self, path: str) -> list[str]:
+        return _positive(self, path, "actual_seconds", "forecast_seconds")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    initial_seconds: float = 30.0
+    max_seconds: float = 1800.0
+
+    def check(self, path: str) -> list[str]:
+        problems = _positive(self, path, "initial_seconds", "max_seconds")
+        if not problems and self.max_seconds < self.initial_seconds:
+            problems.append(f"{path}.max_seconds: must be >= initial_seconds ({self.initial_seconds})")
+        return problems
+
+
+@dataclass(frozen=True)
+class EntsoeSettings:
+    zones: tuple[str, ...] = ()
+    endpoint: str = "https://web-api.tp.entsoe.eu/api"
+    timeout_seconds: float = 30.0
+    lookback_hours: float = 24.0
+    forecast_hours: float = 48.0
+    # A production type that reported within this window is waited for before an interval
+    # counts as complete; one silent for longer has vanished and no longer holds the mix back.
+    vanished_after_seconds: float = 3 * 3600.0
+    max_concurrent_requests: int = 4
+    refresh: RefreshIntervals = field(default_factory=RefreshIntervals)
+    backoff: Backoff = field(default_factory=Backoff)
+    api_key: Secret | None = field(default=None, metadata={"secret": secrets.ENTSOE_API_KEY})
+
+    def check(self, path: str) -> list[str]:
+        problems = [zones.check_entsoe_zone(zone, f"{path}.zones") for zone in self.zones]
+        problems = [problem for problem in problems if problem]
+        if len(set(self.zones)) != len(self.zones):
+            problems.append(f"{path}.zones: lists a zone twice")
+        problems += _positive(
+            self, path, "timeout_seconds", "lookback_hours", "forecast_hours",
+            "vanished_after_seconds", "max_concurrent_requests",
+        )
+        if not self.endpoint.startswith(("http://", "https://")):
+            problems.append(f"{path}.endpoint: must be an http(s) URL, got {self.endpoint!r}")
+        if self.zones and not self.api_key:
+            problems.append(
+                f"{path}.zones: ENTSO-E zones are configured but no API token is set: "
+                f"set {secrets.ENTSOE_API_KEY} or {secrets.ENTSOE_API_KEY}_FILE"
+            )
+        return problems
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    entsoe: EntsoeSettings = field(default_factory=EntsoeSettings)
+    # Data older than this is not exported as current (CONTRACT.md: staleness).
+    staleness_limit_seconds: float = 2 * 3600.0
+
+    def check(self, path: str) -> list[str]:
+        return _positive(self, path, "staleness_limit_seconds")
+
+
+@dataclass(frozen=True)
+class ExporterSettings:
+    listen_address: str = "0.0.0.0"
+    port: int = 9500
+
+    def check(self, path: str) -> list[str]:
+        if not 0 < self.port < 65536:
+            return [f"{path}.port: must be between 1 and 65535, got {self.port}"]
+        return []
+
+
+@dataclass(frozen=True)
+class Config:
+    log_level: str = "info"
+    exporter: ExporterSettings = field(default_factory=ExporterSettings)
+    grid: GridSettings = field(default_factory=GridSettings)
+
+    def check(self, path: str) -> list[str]:
+        levels = ("debug", "info", "warning", "error")
+        if self.log_level not in levels:
+            return [f"{path}log_level: must be one of {', '.join(levels)}, got {self.log_level!r}"]
+        return []
+
+
+def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Read, build and validate; raise ConfigError naming every bad key."""
+    env = os.environ if env is None else env
+    source = str(path) if path else "configuration"
+    raw: object = {}
+    if path is not None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError([f"cannot read {path}: {error.strerror}"], source) from None
+        try:
+            raw = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError([f"not valid YAML{where}: {getattr(error, 'problem', error)}"], source) from None
+    return build_config(raw, env=env, source=source)
+
+
+def build_config(raw: object, *, env: Mapping[str, str], source: str = "configuration") -> Config:
+    problems: list[str] = []
+    config = _build(Config, raw, "", problems, env)
+    if problems:
+        raise ConfigError(problems, source)
+    return typing.cast(Config, config)
+
+
+def _build(cls: type, raw: object, path: str, problems: list[str], env: Mapping[str, str]) -> Any:
+    """Build dataclass `cls` from `raw`, appending every problem found under `path`."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        problems.append(f"{path.rstrip('.') or 'top level'}: must be a mapping, got {type(raw).__name__}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if "secret" not in f.metadata}
+    for key in raw:
+        if key not in known:
+            problems.append(f"{path}{key}: unknown key (known: {', '.join(sorted(known))})")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if "secret" in f.metadata:
+            values[f.name] = _read_secret(f.metadata["secret"], path, problems, env)
+        elif f.name in raw:
+            values[f.name] = _coerce(hints[f.name], raw[f.name], f"{path}{f.name}", problems, env)
+    try:
+        built = cls(**{k: v for k, v in values.items() if v is not _INVALID})
+    except TypeError as error:  # pragma: no cover - guarded by the checks above
+        problems.append(f"{path or 'top level'}: {error}")
+        return cls()
+    problems.extend(built.check(path.rstrip(".")) if path else built.check(""))
+    return built
+
+
+_INVALID = object()
+
+
+def _coerce(hint: Any, value: object, path: str, problems: list[str], env: Mapping[str, str]) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(typing.cast(type, hint), value, f"{path}.", problems, env)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (item_hint, _ellipsis) = typing.get_args(hint)
+        if not isinstance(value, list):
+            problems.append(f"{path}: must be a list, got {type(value).__name__}")
+            return _INVALID
+        items = [_coerce(item_hint, item, f"{path}[{i}]", problems, env) for i, item in enumerate(value)]
+        return tuple(item for item in items if item is not _INVALID)
+    if origin in (types.UnionType, typing.Union):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, str):
+        return value
+    if hint is bool and isinstance(value, bool):
+        return value
+    expected = {float: "a number", int: "an integer", str: "a string", bool: "true or false"}.get(hint, str(hint))
+    problems.append(f"{path}: must be {expected}, got {value!r}")
+    return _INVALID
+
+
+def _read_secret(name: str, path: str, problems: list[str], env: Mapping[str, str]) -> Secret | None:
+    try:
+        return secrets.read_secret(name, env)
+    except secrets.SecretError as error:
+        problems.append(f"{path.rstrip('.')}: {error}")
+        return None
+
+
+def _positive(settings: object, path: str, *names: str) -> list[str]:
+    problems = []
+    for name in names:
+        value = getattr(settings, name)
+        if value <= 0:
+            problems.append(f"{path}.{name}: must be greater than 0, got {value}")
+    return problems

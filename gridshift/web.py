@@ -1,0 +1,55 @@
+"""The Flask app every gridshift process serves: /metrics, /healthz, /readyz, plus its own routes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from werkzeug.serving import BaseWSGIServer, make_server
+
+Readiness = Callable[[], tuple[bool, dict[str, Any]]]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(*, registry: CollectorRegistry, readiness: Readiness, name: str = "gridshift") -> Flask:
+    app = Flask(name)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        ready, detail = readiness()
+        return jsonify(ready=ready, **detail), 200 if ready else 503
+
+    return app
+
+
+class Server:
+    """A threaded WSGI server on its own thread, stoppable (tests, the demo, the CLI)."""
+
+    def __init__(self, app: Flask, host: str, port: int) -> None:
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"http-{port}", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    def start(self) -> "Server":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)

@@ -1,0 +1,68 @@
+"""Shared fixtures: the recorded real data, and a local ENTSO-E that replays it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from gridshift import recordings
+
+TOKEN = "test-entsoe-token-5f1c2a"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = recordings.shared_data_dir()
+    if not (path / "entsoe").is_dir():
+        pytest.fail(f"recorded data not found at {path}: set {recordings.SHARED_DATA_ENV}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def entsoe_xml(shared_data: Path):
+    def read(file: str) -> str:
+        return (shared_data / "entsoe" / file).read_text(encoding="utf-8")
+
+    return read
+
+
+class FakeEntsoe:
+    """A local ENTSO-E: answers recorded payloads like the real API, or an injected failure."""
+
+    def __init__(self, server: HTTPServer, data: Path) -> None:
+        self.server = server
+        self.data = data
+        self.requests: list[dict[str, str]] = []
+        self.overrides: dict[str, str] = {}  # dataset file -> replacement payload
+        self.failure: Response | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for("/api")
+
+    def handle(self, request: Request) -> Response:
+        params = dict(parse_qsl(request.query_string.decode()))
+        self.requests.append(params)
+        if params.get("securityToken") != TOKEN:
+            return Response("<html><body><h1>Unauthorized</h1></body></html>", status=401, content_type="text/html")
+        if self.failure is not None:
+            return self.failure
+        recording = recordings.find_recording(params)
+        if recording is None:
+            return Response(recordings.NO_MATCHING_DATA, status=200, content_type="text/xml")
+        body = self.overrides.get(recording.file)
+        if body is None:
+            body = (self.data / "entsoe" / recording.file).read_text(encoding="utf-8")
+        return Response(body, status=200, content_type="text/xml")
+
+
+@pytest.fixture
+def fake_entsoe(httpserver: HTTPServer, shared_data: Path) -> Iterator[FakeEntsoe]:
+    fake = FakeEntsoe(httpserver, shared_data)
+    httpserver.expect_request("/api").respond_with_handler(fake.handle)
+    yield fake
