@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -55,3 +57,31 @@ def redact(text: str, *secrets: Secret | None) -> str:
         if secret and secret.value:
             text = text.replace(secret.value, "***")
     return text
+
+
+# Loggers of libraries that print request URLs (query strings carry ENTSO-E's token).
+URL_LOGGERS = ("urllib3.connectionpool", "entsoe", "entsoe.entsoe", "requests")
+_TOKEN_PARAMETER = re.compile(r"(securityToken|token|auth-token)=[^&\s\"']+", re.IGNORECASE)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message with secrets and token parameters masked."""
+
+    def __init__(self, *secrets: Secret | None) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _TOKEN_PARAMETER.sub(r"\1=***", redact(message, *self.secrets))
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def redact_library_logs(*secrets: Secret | None) -> None:
+    """Mask secrets in the records of libraries that log request URLs, at any level."""
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) and f.secrets == secrets for f in logger.filters):
+            logger.addFilter(RedactingFilter(*secrets))

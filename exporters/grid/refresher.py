@@ -128,7 +128,8 @@ class Refresher:
             job.failures = 0
             delay = job.dataset.interval_seconds(self.settings)
         job.next_due = started + delay
-        log.warning("%s (reason=%s; next attempt in %.0f s)", error.message, error.reason, delay)
+        level = logging.WARNING if error.transient else logging.INFO
+        log.log(level, "%s (reason=%s; next attempt in %.0f s)", error.message, error.reason, delay)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="grid-refresher", daemon=True)

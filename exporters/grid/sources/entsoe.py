@@ -9,7 +9,6 @@ token included, at debug level, and requests puts the full URL in HTTP error mes
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timezone
 
 import entsoe.entsoe as entsoe_module
@@ -19,10 +18,7 @@ from entsoe import EntsoeRawClient
 from entsoe.exceptions import InvalidBusinessParameterError, InvalidPSRTypeError, NoMatchingDataError
 
 from gridshift.exporters.grid.sources import FetchError
-from gridshift.secrets import Secret, redact
-
-# entsoe-py's debug line includes `securityToken`; keep that logger at INFO whatever the root level.
-logging.getLogger("entsoe").setLevel(logging.INFO)
+from gridshift.secrets import Secret, redact, redact_library_logs
 
 QUERIES = {
     "generation": "query_generation",
@@ -41,6 +37,7 @@ class EntsoeSource:
     def __init__(self, *, api_key: Secret, endpoint: str, timeout_seconds: float,
                  session: requests.Session | None = None) -> None:
         self._api_key = api_key
+        redact_library_logs(api_key)
         # entsoe-py reads its endpoint from a module global at request time; every zone of
         # this process talks to the same endpoint, so setting it once here is enough.
         entsoe_module.URL = endpoint
