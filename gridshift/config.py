@@ -91,7 +91,7 @@ class EntsoeSettings:
 class GridSettings:
     entsoe: EntsoeSettings = field(default_factory=EntsoeSettings)
     # Data older than this is not exported as current (CONTRACT.md: staleness).
-    staleness_limit_seconds: float = 2 * 3600.0
+    staleness_limit_seconds: float = 3 * 3600.0
 
     def check(self, path: str) -> list[str]:
         return _positive(self, path, "staleness_limit_seconds")
@@ -164,8 +164,9 @@ def _build(cls: type, raw: object, path: str, problems: list[str], env: Mapping[
     for f in dataclasses.fields(cls):
         if "secret" in f.metadata:
             values[f.name] = _read_secret(f.metadata["secret"], path, problems, env)
-        elif f.name in raw:
-            values[f.name] = _coerce(hints[f.name], raw[f.name], f"{path}{f.name}", problems, env)
+        elif f.name in raw or dataclasses.is_dataclass(hints[f.name]):
+            # Absent sections are still built, so their secrets are read and their checks run.
+            values[f.name] = _coerce(hints[f.name], raw.get(f.name), f"{path}{f.name}", problems, env)
     try:
         built = cls(**{k: v for k, v in values.items() if v is not _INVALID})
     except TypeError as error:  # pragma: no cover - guarded by the checks above

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 Readiness = Callable[[], tuple[bool, dict[str, Any]]]
 
@@ -35,11 +35,18 @@ def create_app(*, registry: CollectorRegistry, readiness: Readiness, name: str =
     return app
 
 
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No access log line per request: a scrape every 15 s would drown the useful lines."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
 class Server:
     """A threaded WSGI server on its own thread, stoppable (tests, the demo, the CLI)."""
 
     def __init__(self, app: Flask, host: str, port: int) -> None:
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"http-{port}", daemon=True)
 
     @property

@@ -1,0 +1,109 @@
+"""The `gridshift` command as a user runs it: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import TOKEN
+
+ROOT = Path(__file__).resolve().parents[1]
+GRIDSHIFT = [sys.executable, "-m", "gridshift.cli"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_bad_config_fails_with_every_problem_named(tmp_path):
+    config = tmp_path / "gridshift.yaml"
+    config.write_text("grid:\n  entsoe:\n    zones: [FR, ATLANTIS]\n    refresh: {actual_seconds: -1}\n")
+    result = subprocess.run([*GRIDSHIFT, "exporter", "--config", str(config)], capture_output=True, text=True,
+                            env={**os.environ, "ENTSOE_API_KEY": ""}, timeout=60)
+    assert result.returncode == 2
+    assert "unknown ENTSO-E zone 'ATLANTIS'" in result.stderr
+    assert "grid.entsoe.refresh.actual_seconds: must be greater than 0" in result.stderr
+    assert "no API token" in result.stderr
+
+
+def test_exporter_serves_recorded_data_and_stops_on_sigterm(tmp_path, fake_entsoe):
+    port = free_port()
+    config = tmp_path / "gridshift.yaml"
+    config.write_text(
+        f"exporter: {{listen_address: 127.0.0.1, port: {port}}}\n"
+        "grid:\n  staleness_limit_seconds: 1.0e+10\n"
+        f"  entsoe: {{zones: [FI], endpoint: '{fake_entsoe.url}'}}\n"
+    )
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    env = {**os.environ, "ENTSOE_API_KEY_FILE": str(token_file)}
+    env.pop("ENTSOE_API_KEY", None)
+    process = subprocess.Popen([*GRIDSHIFT, "exporter", "--config", str(config)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        assert ready["ready"] is True and "FI/generation" in ready["datasets_held"]
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'gridshift_generation_watts{production_type="nuclear",psr_type="B14",zone="FI"} 4.0219e+09' in metrics
+        assert "process_resident_memory_bytes" in metrics
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert TOKEN not in stderr
+
+
+def _wait_ready(url: str, process: subprocess.Popen) -> dict:
+    for _ in range(100):
+        if process.poll() is not None:
+            pytest.fail(f"exporter exited: {process.stderr.read()}")
+        try:
+            response = requests.get(url, timeout=1)
+            if response.status_code == 200:
+                return response.json()
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("exporter never became ready")
+
+
+def test_demo_runs_without_a_token_and_shows_the_zones(shared_data):
+    env = {k: v for k, v in os.environ.items() if k not in ("ENTSOE_API_KEY", "ENTSOE_API_KEY_FILE")}
+    result = subprocess.run([*GRIDSHIFT, "demo", "--duration", "3", "--port", str(free_port())],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    fi = next(line for line in lines if "  FI  " in line)
+    assert "nuclear" in fi and "GW" in fi
+    assert any("  SE_4  " in line and "wind_onshore" in line for line in lines)
+    assert "stopped" in result.stdout
+
+
+def test_demo_without_data_says_what_to_do(tmp_path):
+    result = subprocess.run([*GRIDSHIFT, "demo", "--data", str(tmp_path), "--duration", "1"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "recorded data not found" in result.stderr and "--data" in result.stderr
+
+
+def test_wheel_installs_only_under_gridshift(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    [wheel] = tmp_path.glob("gridshift-*.whl")
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"gridshift"}
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "gridshift/exporters/grid/collector.py" in names
+    assert "gridshift/actions/__init__.py" in names
