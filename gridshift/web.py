@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, disable_created_metrics, generate_latest
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 Readiness = Callable[[], tuple[bool, dict[str, Any]]]
@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(*, registry: CollectorRegistry, readiness: Readiness, name: str = "gridshift") -> Flask:
+    # `_created` series double every counter and histogram for no use in Prometheus text format.
+    disable_created_metrics()
     app = Flask(name)
 
     @app.get("/metrics")
