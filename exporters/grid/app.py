@@ -14,7 +14,8 @@ from gridshift.config import Config
 from gridshift.secrets import Secret
 from gridshift.exporters.grid.collector import GridCollector
 from gridshift.exporters.grid.instruments import GridInstruments
-from gridshift.exporters.grid.refresher import GridSnapshot, Refresher
+from gridshift.exporters.grid.datasets import GridSnapshot
+from gridshift.exporters.grid.refresher import Refresher
 from gridshift.exporters.grid.sources.entsoe import EntsoeSource
 from gridshift.snapshot import SnapshotStore
 from gridshift.web import create_app

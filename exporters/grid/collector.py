@@ -14,9 +14,8 @@ from prometheus_client.registry import Collector
 
 from gridshift import names
 from gridshift.exporters.grid import mix
-from gridshift.exporters.grid.datasets import newest_timestamp
+from gridshift.exporters.grid.datasets import GridSnapshot, newest_timestamp
 from gridshift.exporters.grid.production_types import is_renewable, production_type_name
-from gridshift.exporters.grid.refresher import GridSnapshot
 
 
 class GridCollector(Collector):

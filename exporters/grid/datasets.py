@@ -9,8 +9,20 @@ from datetime import datetime, timedelta
 from gridshift.config import EntsoeSettings
 from gridshift.exporters.grid import mix
 from gridshift.exporters.grid.parse import Document
+from gridshift.snapshot import SnapshotStore
 
 Reduced = mix.GenerationMix | mix.Reading | mix.Profile | None
+
+
+@dataclass(frozen=True)
+class DatasetState:
+    """What the snapshot holds per (zone, dataset name)."""
+
+    value: Reduced
+    fetched_at: float
+
+
+GridSnapshot = SnapshotStore[tuple[str, str], DatasetState]
 
 
 @dataclass(frozen=True)

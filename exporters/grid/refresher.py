@@ -21,12 +21,11 @@ from typing import Protocol
 from gridshift.backoff import backoff_delay
 from gridshift.config import EntsoeSettings
 from gridshift.exporters.grid import datasets
-from gridshift.exporters.grid.datasets import Dataset, Reduced
+from gridshift.exporters.grid.datasets import Dataset, DatasetState, GridSnapshot, Reduced
 from gridshift.exporters.grid.instruments import GridInstruments
 from gridshift.exporters.grid.mix import require_document
 from gridshift.exporters.grid.parse import NoDataAcknowledgement, ParseError, RejectedRequest, parse_document
 from gridshift.exporters.grid.sources import FetchError
-from gridshift.snapshot import SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +34,6 @@ class Source(Protocol):
     name: str
 
     def fetch(self, *, dataset: str, zone: str, start: datetime, end: datetime) -> str: ...
-
-
-@dataclass(frozen=True)
-class DatasetState:
-    value: Reduced
-    fetched_at: float
-
-
-GridSnapshot = SnapshotStore[tuple[str, str], DatasetState]
 
 
 @dataclass
