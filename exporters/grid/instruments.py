@@ -19,9 +19,9 @@ class GridInstruments:
             (names.ZONE, names.SOURCE, names.REASON), registry=registry,
         )
         self.refresh_duration = Histogram(
-            names.REFRESH_DURATION, "Time to fetch, parse and reduce one dataset of one zone, in seconds.",
+            names.REFRESH_DURATION, "Wall time to fetch, parse and reduce one dataset of one zone (includes waiting on upstream), in seconds.",
             (names.SOURCE, names.DATASET), registry=registry,
-            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )
         self.last_success = Gauge(
             names.REFRESH_SUCCESS_TIMESTAMP, "Unix time of the last successful refresh.", labels, registry=registry,

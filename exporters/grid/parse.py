@@ -110,11 +110,14 @@ def _parse_period(period: ET.Element, ns: dict[str, str], compressed: bool) -> l
     step = parse_resolution(_text(period, "n:resolution", ns))
     slots = (end - start) // step
     values: dict[int, float] = {}
-    for point in period.findall("n:Point", ns):
-        position = _number(point, "n:position", ns, int)
+    # Points are most of a payload: read their children by tag rather than by path lookups.
+    point_tag, position_tag, quantity_tag = (f"{{{ns['n']}}}{name}" for name in ("Point", "position", "quantity"))
+    for point in period.iter(point_tag):
+        fields = {child.tag: child.text or "" for child in point}
+        position = _to_number(fields.get(position_tag), "position", int)
         if not 1 <= position <= slots:
             raise ParseError(f"point position {position} outside its period of {slots} slots")
-        values[position] = _number(point, "n:quantity", ns, float) * MEGAWATT
+        values[position] = _to_number(fields.get(quantity_tag), "quantity", float) * MEGAWATT
     if compressed:
         _forward_fill(values, slots)
     return [
@@ -164,9 +167,10 @@ def _text(element: ET.Element, path: str, ns: dict[str, str]) -> str:
     return value
 
 
-def _number(element: ET.Element, path: str, ns: dict[str, str], kind: type[int] | type[float]) -> int | float:
-    text = _text(element, path, ns)
+def _to_number(text: str | None, name: str, kind: type[int] | type[float]) -> int | float:
+    if text is None:
+        raise ParseError(f"missing element Point/{name}")
     try:
         return kind(text.strip())
     except ValueError:
-        raise ParseError(f"{path.replace('n:', '')} is not a number: {text[:40]!r}") from None
+        raise ParseError(f"{name} is not a number: {text[:40]!r}") from None

@@ -9,6 +9,7 @@ token included, at debug level, and requests puts the full URL in HTTP error mes
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 import entsoe.entsoe as entsoe_module
@@ -41,13 +42,22 @@ class EntsoeSource:
         # entsoe-py reads its endpoint from a module global at request time; every zone of
         # this process talks to the same endpoint, so setting it once here is enough.
         entsoe_module.URL = endpoint
-        self._client = EntsoeRawClient(
-            api_key=api_key.value, session=session or requests.Session(),
-            retry_count=1, retry_delay=0, timeout=timeout_seconds,
-        )
+        self._timeout = timeout_seconds
+        self._session = session
+        self._local = threading.local()  # requests.Session is not promised thread-safe: one per worker
+
+    def _client(self) -> EntsoeRawClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = EntsoeRawClient(
+                api_key=self._api_key.value, session=self._session or requests.Session(),
+                retry_count=1, retry_delay=0, timeout=self._timeout,
+            )
+            self._local.client = client
+        return client
 
     def fetch(self, *, dataset: str, zone: str, start: datetime, end: datetime) -> str:
-        query = getattr(self._client, QUERIES[dataset])
+        query = getattr(self._client(), QUERIES[dataset])
         try:
             return str(query(zone, start=_timestamp(start), end=_timestamp(end)))
         except NoMatchingDataError:
