@@ -1,0 +1,32 @@
+"""Run every benchmark: `.venv/bin/python -m benchmarks` from the repository root.
+
+Each benchmark runs in its own interpreter, so one's imports and allocations do not show up
+in the next one's memory figures. Extra arguments are passed to every benchmark.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# Modules under benchmarks/ that have a main(); run in this order.
+BENCHMARKS: tuple[str, ...] = ("grid_exporter",)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    failed = []
+    for name in BENCHMARKS:
+        print(f"=== benchmarks.{name} ===", flush=True)
+        returncode = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *argv], check=False).returncode
+        if returncode != 0:
+            failed.append(name)
+        print(flush=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
