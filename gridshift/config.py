@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -63,23 +65,24 @@ class EntsoeSettings:
     # A production type that reported within this window is waited for before an interval
     # counts as complete; one silent for longer has vanished and no longer holds the mix back.
     vanished_after_seconds: float = 3 * 3600.0
-    max_concurrent_requests: int = 4
     refresh: RefreshIntervals = field(default_factory=RefreshIntervals)
-    backoff: Backoff = field(default_factory=Backoff)
+    # Zone -> the zones it imports from, for the consumption basis (cross-border flows, A11).
+    neighbours: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     api_key: Secret | None = field(default=None, metadata={"secret": secrets.ENTSOE_API_KEY})
 
     def check(self, path: str) -> list[str]:
         problems = [zones.check_entsoe_zone(zone, f"{path}.zones") for zone in self.zones]
+        for zone, others in self.neighbours.items():
+            if zone not in self.zones:
+                problems.append(f"{path}.neighbours.{zone}: not one of {path}.zones")
+            problems += [zones.check_entsoe_zone(other, f"{path}.neighbours.{zone}") for other in others]
         problems = [problem for problem in problems if problem]
         if len(set(self.zones)) != len(self.zones):
             problems.append(f"{path}.zones: lists a zone twice")
-        problems += _positive(
-            self, path, "timeout_seconds", "lookback_hours", "forecast_hours",
-            "vanished_after_seconds", "max_concurrent_requests",
-        )
-        if not self.endpoint.startswith(("http://", "https://")):
-            problems.append(f"{path}.endpoint: must be an http(s) URL, got {self.endpoint!r}")
-        if self.zones and not self.api_key:
+        problems += _positive(self, path, "timeout_seconds", "lookback_hours", "forecast_hours", "vanished_after_seconds")
+        problems += _check_url(self.endpoint, f"{path}.endpoint")
+        needs_token = self.zones or self.neighbours
+        if needs_token and not self.api_key:
             problems.append(
                 f"{path}.zones: ENTSO-E zones are configured but no API token is set: "
                 f"set {secrets.ENTSOE_API_KEY} or {secrets.ENTSOE_API_KEY}_FILE"
@@ -88,13 +91,123 @@ class EntsoeSettings:
 
 
 @dataclass(frozen=True)
-class GridSettings:
-    entsoe: EntsoeSettings = field(default_factory=EntsoeSettings)
-    # Data older than this is not exported as current (CONTRACT.md: staleness).
-    staleness_limit_seconds: float = 3 * 3600.0
+class UkGridZone:
+    """National when neither is set; else one region, by id (1..17) or by outward postcode."""
+
+    region_id: int = 0
+    postcode: str = ""
 
     def check(self, path: str) -> list[str]:
-        return _positive(self, path, "staleness_limit_seconds")
+        if self.region_id and self.postcode:
+            return [f"{path}: set region_id or postcode, not both"]
+        if not 0 <= self.region_id <= 17:
+            return [f"{path}.region_id: must be between 1 and 17, got {self.region_id}"]
+        return []
+
+
+@dataclass(frozen=True)
+class UkGridSettings:
+    zones: Mapping[str, UkGridZone] = field(default_factory=lambda: MappingProxyType({}))
+    endpoint: str = "https://api.carbonintensity.org.uk"
+    timeout_seconds: float = 30.0
+    refresh_seconds: float = 900.0
+
+    def check(self, path: str) -> list[str]:
+        problems = _positive(self, path, "timeout_seconds", "refresh_seconds") + _check_url(self.endpoint, f"{path}.endpoint")
+        problems += [f"{path}.zones.{zone}: UK zones are named GB or GB-<name>" for zone in self.zones
+                     if zone != "GB" and not zone.startswith("GB-")]
+        return problems
+
+
+@dataclass(frozen=True)
+class ElectricityMapsSettings:
+    zones: tuple[str, ...] = ()
+    endpoint: str = "https://api.electricitymap.org/v3"
+    timeout_seconds: float = 30.0
+    refresh_seconds: float = 900.0
+    token: Secret | None = field(default=None, metadata={"secret": secrets.ELECTRICITYMAPS_TOKEN})
+
+    def check(self, path: str) -> list[str]:
+        problems = _positive(self, path, "timeout_seconds", "refresh_seconds") + _check_url(self.endpoint, f"{path}.endpoint")
+        if self.zones and not self.token:
+            problems.append(
+                f"{path}.zones: Electricity Maps zones are configured but no API token is set: "
+                f"set {secrets.ELECTRICITYMAPS_TOKEN} or {secrets.ELECTRICITYMAPS_TOKEN}_FILE"
+            )
+        return problems
+
+
+@dataclass(frozen=True)
+class ReplayZone:
+    file: str = ""
+    speed: float = 1.0  # trace seconds per wall-clock second
+    start: str = ""  # ISO date-time in the trace mapped onto "now"; default: the trace's first point
+
+    def check(self, path: str) -> list[str]:
+        problems = _positive(self, path, "speed")
+        if not self.file:
+            problems.append(f"{path}.file: required")
+        elif not Path(self.file).is_file():
+            problems.append(f"{path}.file: no such file {self.file!r}")
+        return problems
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    zones: Mapping[str, ReplayZone] = field(default_factory=lambda: MappingProxyType({}))
+    refresh_seconds: float = 10.0
+
+    def check(self, path: str) -> list[str]:
+        return _positive(self, path, "refresh_seconds")
+
+
+@dataclass(frozen=True)
+class StaticSettings:
+    zones: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def check(self, path: str) -> list[str]:
+        return [f"{path}.zones.{zone}: must be >= 0, got {value}" for zone, value in self.zones.items() if value < 0]
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    # The coming window whose quantiles relative thresholds compare against.
+    window_hours: float = 24.0
+    quantiles: tuple[float, ...] = (0.25, 0.5, 0.75)
+    # Lengths of the greenest windows published as their start time.
+    best_window_hours: tuple[float, ...] = (1.0, 4.0)
+
+    def check(self, path: str) -> list[str]:
+        problems = _positive(self, path, "window_hours")
+        problems += [f"{path}.quantiles: {q} is not between 0 and 1" for q in self.quantiles if not 0 < q < 1]
+        problems += [f"{path}.best_window_hours: {h} must be > 0 and <= window_hours"
+                     for h in self.best_window_hours if not 0 < h <= self.window_hours]
+        return problems
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    entsoe: EntsoeSettings = field(default_factory=EntsoeSettings)
+    ukgrid: UkGridSettings = field(default_factory=UkGridSettings)
+    electricitymaps: ElectricityMapsSettings = field(default_factory=ElectricityMapsSettings)
+    replay: ReplaySettings = field(default_factory=ReplaySettings)
+    static: StaticSettings = field(default_factory=StaticSettings)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    # gCO2eq/kWh per ENTSO-E psrType (B01..B25), overriding the built-in lifecycle factors.
+    emission_factors: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    # Data older than this is not exported as current (CONTRACT.md: staleness).
+    staleness_limit_seconds: float = 3 * 3600.0
+    max_concurrent_requests: int = 4
+    backoff: Backoff = field(default_factory=Backoff)
+
+    def check(self, path: str) -> list[str]:
+        problems = _positive(self, path, "staleness_limit_seconds", "max_concurrent_requests")
+        for psr_type, value in self.emission_factors.items():
+            if not re.fullmatch(r"B\d\d", psr_type):
+                problems.append(f"{path}.emission_factors.{psr_type}: not an ENTSO-E production type (B01..B25)")
+            elif value < 0:
+                problems.append(f"{path}.emission_factors.{psr_type}: must be >= 0, got {value}")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -183,6 +296,15 @@ def _coerce(hint: Any, value: object, path: str, problems: list[str], env: Mappi
     if dataclasses.is_dataclass(hint):
         return _build(typing.cast(type, hint), value, f"{path}.", problems, env)
     origin = typing.get_origin(hint)
+    if origin in (dict, Mapping):
+        (_key_hint, value_hint) = typing.get_args(hint)
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            problems.append(f"{path}: must be a mapping, got {type(value).__name__}")
+            return _INVALID
+        entries = {str(key): _coerce(value_hint, item, f"{path}.{key}", problems, env) for key, item in value.items()}
+        return MappingProxyType({key: item for key, item in entries.items() if item is not _INVALID})
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)
         if not isinstance(value, list):
@@ -220,3 +342,9 @@ def _positive(settings: object, path: str, *names: str) -> list[str]:
         if value <= 0:
             problems.append(f"{path}.{name}: must be greater than 0, got {value}")
     return problems
+
+
+def _check_url(url: str, path: str) -> list[str]:
+    if not url.startswith(("http://", "https://")):
+        return [f"{path}: must be an http(s) URL, got {url!r}"]
+    return []

@@ -17,6 +17,11 @@ PSR_TYPE = "psr_type"
 PRODUCTION_TYPE = "production_type"
 NAMESPACE = "namespace"
 NODE = "node"
+QUANTILE = "quantile"
+DURATION = "duration"
+
+# Forecast horizons of gridshift_carbon_intensity_forecast_grams_per_kwh (CONTRACT.md), seconds.
+FORECAST_HORIZONS = (3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)
 
 # Grid exporter metrics (names without the `_total` suffix of counters: prometheus-client adds it).
 GENERATION_WATTS = f"{PREFIX}_generation_watts"
@@ -26,6 +31,10 @@ CARBON_INTENSITY = f"{PREFIX}_carbon_intensity_grams_per_kwh"
 CARBON_INTENSITY_FORECAST = f"{PREFIX}_carbon_intensity_forecast_grams_per_kwh"
 GRID_DATA_TIMESTAMP = f"{PREFIX}_grid_data_timestamp_seconds"
 GRID_FETCH_ERRORS = f"{PREFIX}_grid_fetch_errors"
+# Forecast summaries for relative thresholds (gridshift additions, docs/metrics.md).
+CARBON_INTENSITY_FORECAST_QUANTILE = f"{PREFIX}_carbon_intensity_forecast_quantile_grams_per_kwh"
+CARBON_INTENSITY_BEST_WINDOW_START = f"{PREFIX}_carbon_intensity_best_window_start_timestamp_seconds"
+CARBON_INTENSITY_BEST_WINDOW_MEAN = f"{PREFIX}_carbon_intensity_best_window_grams_per_kwh"
 
 # Exporter self-health (documented in docs/metrics.md).
 BUILD_INFO = f"{PREFIX}_build"

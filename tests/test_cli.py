@@ -54,7 +54,7 @@ def test_exporter_serves_recorded_data_and_stops_on_sigterm(tmp_path, fake_entso
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
-        assert ready["ready"] is True and "FI/generation" in ready["datasets_held"]
+        assert ready["ready"] is True and "FI/entsoe/generation" in ready["datasets_held"]
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert 'gridshift_generation_watts{production_type="nuclear",psr_type="B14",zone="FI"} 4.0219e+09' in metrics
         assert "process_resident_memory_bytes" in metrics

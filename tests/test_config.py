@@ -22,7 +22,10 @@ def problems(raw: object, env: dict[str, str] | None = None) -> list[str]:
 
 def test_example_file_loads_with_its_documented_values():
     config = load_config(EXAMPLE, env=TOKEN_ENV)
-    assert config.grid.entsoe.zones == ("DE_LU", "FR", "NL")
+    assert config.grid.entsoe.zones == ("DE_LU", "FR", "NL", "CH")
+    assert config.grid.entsoe.neighbours["CH"] == ("DE_LU", "FR", "IT_NORD", "AT")
+    assert config.grid.ukgrid.zones["GB-KT1"].postcode == "KT1"
+    assert config.grid.static.zones == {"ONPREM": 250.0}
     assert config.grid.entsoe.refresh.actual_seconds == 300
     assert config.exporter.port == 9500
     assert config.grid.entsoe.api_key == Secret("abc-123-secret")
@@ -58,8 +61,8 @@ def test_negative_interval_and_wrong_types_are_all_reported_at_once():
 
 
 def test_backoff_cap_below_initial():
-    [problem] = problems({"grid": {"entsoe": {"backoff": {"initial_seconds": 60, "max_seconds": 10}}}})
-    assert problem == "grid.entsoe.backoff.max_seconds: must be >= initial_seconds (60.0)"
+    [problem] = problems({"grid": {"backoff": {"initial_seconds": 60, "max_seconds": 10}}})
+    assert problem == "grid.backoff.max_seconds: must be >= initial_seconds (60.0)"
 
 
 def test_missing_token_for_entsoe_zones():

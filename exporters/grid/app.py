@@ -1,4 +1,4 @@
-"""Assemble the grid exporter: source, refresher, snapshot, collector, web app."""
+"""Assemble the grid exporter: sources and providers, refresher, snapshot, collector, web app."""
 
 from __future__ import annotations
 
@@ -11,12 +11,17 @@ from flask import Flask
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
 from gridshift.config import Config
-from gridshift.secrets import Secret
+from gridshift.exporters.grid.api import create_api
 from gridshift.exporters.grid.collector import GridCollector
-from gridshift.exporters.grid.instruments import GridInstruments
 from gridshift.exporters.grid.datasets import GridSnapshot
+from gridshift.exporters.grid.entsoe_pipeline import EntsoePipeline
+from gridshift.exporters.grid.factors import emission_factors
+from gridshift.exporters.grid.instruments import GridInstruments
+from gridshift.exporters.grid.providers import IntensityProvider, provider_jobs
+from gridshift.exporters.grid.providers.build import build_providers
 from gridshift.exporters.grid.refresher import Refresher
 from gridshift.exporters.grid.sources.entsoe import EntsoeSource
+from gridshift.secrets import Secret
 from gridshift.snapshot import SnapshotStore
 from gridshift.web import create_app
 
@@ -27,29 +32,36 @@ class GridExporter:
     refresher: Refresher
     store: GridSnapshot
     registry: CollectorRegistry
+    entsoe: EntsoePipeline
+    providers: list[IntensityProvider]
 
 
 def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.time) -> GridExporter:
-    settings = config.grid.entsoe
+    grid = config.grid
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     store: GridSnapshot = SnapshotStore()
-    # Validation guarantees a token whenever zones are configured; without zones no job runs.
-    source = EntsoeSource(
-        api_key=settings.api_key or Secret(), endpoint=settings.endpoint, timeout_seconds=settings.timeout_seconds,
+    # Validation guarantees a token whenever ENTSO-E zones are configured; without zones no job runs.
+    entsoe = EntsoePipeline(
+        source=EntsoeSource(api_key=grid.entsoe.api_key or Secret(), endpoint=grid.entsoe.endpoint,
+                            timeout_seconds=grid.entsoe.timeout_seconds),
+        settings=grid.entsoe, store=store, factors=emission_factors(grid.emission_factors),
     )
+    providers = build_providers(grid)
+    jobs = entsoe.jobs() + [job for provider in providers for job in provider_jobs(provider)]
     refresher = Refresher(
-        source=source, settings=settings, store=store, instruments=GridInstruments(registry), clock=clock,
+        jobs=jobs, store=store, instruments=GridInstruments(registry), backoff=grid.backoff,
+        max_workers=grid.max_concurrent_requests, clock=clock, on_stored=entsoe.on_stored,
     )
     registry.register(GridCollector(
-        store=store, source=EntsoeSource.name,
-        staleness_limit_seconds=config.grid.staleness_limit_seconds, clock=clock,
+        store=store, staleness_limit_seconds=grid.staleness_limit_seconds, forecast=grid.forecast, clock=clock,
     ))
 
     def readiness() -> tuple[bool, dict[str, Any]]:
-        held = sorted({f"{zone}/{dataset}" for zone, dataset in store.current()})
-        return refresher.first_round_done, {"zones": list(settings.zones), "datasets_held": held}
+        held = sorted({f"{zone}/{source}/{dataset}" for zone, source, dataset in store.current()})
+        return refresher.first_round_done, {"jobs": len(refresher.jobs), "datasets_held": held}
 
     app = create_app(registry=registry, readiness=readiness, name="gridshift-exporter")
-    return GridExporter(app=app, refresher=refresher, store=store, registry=registry)
+    app.register_blueprint(create_api(store=store, staleness_limit_seconds=grid.staleness_limit_seconds, clock=clock))
+    return GridExporter(app=app, refresher=refresher, store=store, registry=registry, entsoe=entsoe, providers=providers)

@@ -8,66 +8,131 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gridshift import names
+from gridshift.config import ForecastSettings
+from gridshift.durations import format_duration
 from gridshift.exporters.grid import mix
-from gridshift.exporters.grid.datasets import GridSnapshot, newest_timestamp
+from gridshift.exporters.grid.datasets import DatasetState, GridSnapshot, newest_timestamp
+from gridshift.exporters.grid.forecast import greenest_window, quantile
 from gridshift.exporters.grid.production_types import is_renewable, production_type_name
+from gridshift.exporters.grid.records import IntensitySeries
+
+
+def _gauge(name: str, documentation: str, *labels: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=list(labels))
+
+
+@dataclass
+class _Families:
+    generation: GaugeMetricFamily
+    load: GaugeMetricFamily
+    renewable: GaugeMetricFamily
+    timestamps: GaugeMetricFamily
+    intensity: GaugeMetricFamily
+    forecast: GaugeMetricFamily
+    forecast_quantile: GaugeMetricFamily
+    best_window_start: GaugeMetricFamily
+    best_window_mean: GaugeMetricFamily
+
+    @classmethod
+    def empty(cls) -> _Families:
+        zone, source = names.ZONE, names.SOURCE
+        return cls(
+            generation=_gauge(names.GENERATION_WATTS, "Actual generation per production type in the newest complete "
+                              "interval, in watts.", zone, names.PSR_TYPE, names.PRODUCTION_TYPE),
+            load=_gauge(names.LOAD_WATTS, "Actual total load, in watts.", zone),
+            renewable=_gauge(names.RENEWABLE_SHARE_RATIO, "Renewable generation / total generation (0..1).", zone),
+            timestamps=_gauge(names.GRID_DATA_TIMESTAMP, "Unix time of the newest data point held, per dataset.",
+                              zone, source, names.DATASET),
+            intensity=_gauge(names.CARBON_INTENSITY, "Current grid carbon intensity, gCO2eq/kWh (lifecycle).",
+                             zone, source, names.BASIS),
+            forecast=_gauge(names.CARBON_INTENSITY_FORECAST, "Forecast grid carbon intensity `horizon` ahead, gCO2eq/kWh.",
+                            zone, source, names.HORIZON),
+            forecast_quantile=_gauge(names.CARBON_INTENSITY_FORECAST_QUANTILE, "Quantile of the intensity over the "
+                                     "coming forecast window (now included), gCO2eq/kWh.", zone, source, names.QUANTILE),
+            best_window_start=_gauge(names.CARBON_INTENSITY_BEST_WINDOW_START, "Start of the greenest window of "
+                                     "`duration` within the coming forecast window, unix time.", zone, source, names.DURATION),
+            best_window_mean=_gauge(names.CARBON_INTENSITY_BEST_WINDOW_MEAN, "Mean intensity of that greenest window, "
+                                    "gCO2eq/kWh.", zone, source, names.DURATION),
+        )
+
+    def all(self) -> list[GaugeMetricFamily]:
+        return list(vars(self).values())
 
 
 class GridCollector(Collector):
-    def __init__(self, *, store: GridSnapshot, source: str, staleness_limit_seconds: float,
+    def __init__(self, *, store: GridSnapshot, staleness_limit_seconds: float, forecast: ForecastSettings,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
-        self.source = source
         self.staleness_limit_seconds = staleness_limit_seconds
+        self.forecast_settings = forecast
         self.clock = clock
 
     def describe(self) -> Iterator[Metric]:
-        return iter(self._families())
+        return iter(_Families.empty().all())
 
     def collect(self) -> Iterator[Metric]:
-        generation, load, renewable, timestamps = families = self._families()
+        families = _Families.empty()
         now = self.clock()
-        for (zone, dataset), state in sorted(self.store.current().items()):
+        for (zone, source, dataset), state in sorted(self.store.current().items()):
+            if isinstance(state.value, IntensitySeries):
+                self._add_intensity(families, state.value, state, now)
+                continue
             newest = newest_timestamp(state.value)
-            if newest is not None:
-                timestamps.add_metric([zone, self.source, dataset], newest)
-            if newest is None or now - newest > self.staleness_limit_seconds:
+            if newest is None:
+                continue
+            families.timestamps.add_metric([zone, source, dataset], newest)
+            if now - newest > self.staleness_limit_seconds:
                 continue
             if isinstance(state.value, mix.GenerationMix):
-                self._add_mix(generation, renewable, zone, state.value)
+                self._add_mix(families, zone, state.value)
             elif isinstance(state.value, mix.Reading):
-                load.add_metric([zone], state.value.watts)
-        return iter(families)
+                families.load.add_metric([zone], state.value.watts)
+        return iter(families.all())
 
     @staticmethod
-    def _add_mix(generation: GaugeMetricFamily, renewable: GaugeMetricFamily, zone: str,
-                 value: mix.GenerationMix) -> None:
+    def _add_mix(families: _Families, zone: str, value: mix.GenerationMix) -> None:
         for psr_type, watts in sorted(value.watts.items()):
-            generation.add_metric([zone, psr_type, production_type_name(psr_type)], watts)
+            families.generation.add_metric([zone, psr_type, production_type_name(psr_type)], watts)
         total = value.total_watts
         if total > 0:
             green = sum(watts for psr_type, watts in value.watts.items() if is_renewable(psr_type))
-            renewable.add_metric([zone], green / total)
+            families.renewable.add_metric([zone], green / total)
 
-    @staticmethod
-    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
-        return (
-            GaugeMetricFamily(
-                names.GENERATION_WATTS,
-                "Actual generation per production type in the newest complete interval, in watts.",
-                labels=[names.ZONE, names.PSR_TYPE, names.PRODUCTION_TYPE],
-            ),
-            GaugeMetricFamily(names.LOAD_WATTS, "Actual total load, in watts.", labels=[names.ZONE]),
-            GaugeMetricFamily(
-                names.RENEWABLE_SHARE_RATIO, "Renewable generation / total generation (0..1).", labels=[names.ZONE],
-            ),
-            GaugeMetricFamily(
-                names.GRID_DATA_TIMESTAMP, "Unix time of the newest data point held, per dataset.",
-                labels=[names.ZONE, names.SOURCE, names.DATASET],
-            ),
-        )
+    def _add_intensity(self, families: _Families, series: IntensitySeries, state: DatasetState, now: float) -> None:
+        zone, source = series.zone, series.source
+        current = series.current(now)
+        if current is None:
+            return
+        families.timestamps.add_metric([zone, source, f"intensity_{series.basis}"], current.start)
+        if now - current.start > self.staleness_limit_seconds:
+            return
+        families.intensity.add_metric([zone, source, series.basis], current.grams_per_kwh)
+        if series.basis == "consumption":
+            return  # flows are not forecast: the forecast families describe the production/provider series
+        for horizon in names.FORECAST_HORIZONS:
+            point = series.at(now + horizon)
+            if point is not None:
+                families.forecast.add_metric([zone, source, format_duration(horizon)], point.grams_per_kwh)
+        self._add_window(families, series, now)
+
+    def _add_window(self, families: _Families, series: IntensitySeries, now: float) -> None:
+        window_seconds = self.forecast_settings.window_hours * 3600
+        ahead = series.ahead(now, window_seconds)
+        if len(ahead) < 2:  # "among the greener hours of the coming day" needs a coming day
+            return
+        labels = [series.zone, series.source]
+        values = [point.grams_per_kwh for point in ahead]
+        for q in self.forecast_settings.quantiles:
+            families.forecast_quantile.add_metric([*labels, f"{q:g}"], quantile(values, q))
+        for hours in self.forecast_settings.best_window_hours:
+            best = greenest_window(series, now=now, duration=hours * 3600, deadline=now + window_seconds)
+            if best is not None:
+                duration = format_duration(hours * 3600)
+                families.best_window_start.add_metric([*labels, duration], best.start)
+                families.best_window_mean.add_metric([*labels, duration], best.mean_grams_per_kwh)

@@ -23,6 +23,7 @@ class GenerationMix:
     timestamp: int  # start of the interval, epoch seconds
     watts: Mapping[str, float]  # psr_type -> generation
     storage_consumption_watts: Mapping[str, float]  # psr_type -> charging ("Actual Consumption")
+    resolution_seconds: int = 3600  # the finest resolution among the types of this interval
 
     @property
     def total_watts(self) -> float:
@@ -63,6 +64,10 @@ class _Lookup:
             return None
         interval = self.intervals[index]
         return interval.value if moment < interval.end else None
+
+    def resolution_at(self, moment: int) -> int:
+        interval = self.intervals[bisect.bisect_right(self.starts, moment) - 1]
+        return interval.end - interval.start
 
     @property
     def newest(self) -> int:
@@ -105,6 +110,7 @@ def latest_generation_mix(document: Document, *, vanished_after_seconds: float) 
         if all(value is not None for value in values.values()):
             return GenerationMix(
                 timestamp=moment,
+                resolution_seconds=min(lookup.resolution_at(moment) for lookup in active.values()),
                 watts=MappingProxyType({psr: float(value) for psr, value in values.items() if value is not None}),
                 storage_consumption_watts=MappingProxyType(_consumption_at(document, moment)),
             )

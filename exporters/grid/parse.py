@@ -1,6 +1,7 @@
 """ENTSO-E XML payload -> typed records. Pure functions of the payload text.
 
-Handles GL_MarketDocument (generation, load, forecasts) and the Acknowledgement_MarketDocument
+Handles GL_MarketDocument (generation, load, forecasts), Publication_MarketDocument (physical
+cross-border flows, A11) and the Acknowledgement_MarketDocument
 that ENTSO-E sends instead when it has no data. Times become UTC epoch seconds, so DST days
 need no special case: ENTSO-E reports in UTC and a 23- or 25-hour local day is just 92 or 100
 quarter-hours. Compressed curves (curveType A03) are expanded: a missing position repeats the
@@ -17,6 +18,8 @@ from datetime import datetime, timezone
 from typing import Literal
 
 Direction = Literal["in", "out"]
+# Generation, load and forecasts come as GL documents; cross-border flows as Publication documents.
+DOCUMENT_KINDS = ("GL_MarketDocument", "Publication_MarketDocument")
 MEGAWATT = 1e6
 
 
@@ -65,11 +68,12 @@ def parse_document(text: str | bytes) -> Document:
     ns = {"n": namespace.lstrip("{")} if namespace else {"n": ""}
     if kind == "Acknowledgement_MarketDocument":
         _raise_acknowledgement(root, ns)
-    if kind != "GL_MarketDocument":
-        raise ParseError(f"unexpected document {kind!r}, expected GL_MarketDocument")
+    if kind not in DOCUMENT_KINDS:
+        raise ParseError(f"unexpected document {kind!r}, expected one of {', '.join(DOCUMENT_KINDS)}")
     return Document(
         document_type=_text(root, "n:type", ns),
-        process_type=_text(root, "n:process.processType", ns),
+        # Publication documents (cross-border flows, A11) carry no process type.
+        process_type=root.findtext("n:process.processType", default="", namespaces=ns),
         series=tuple(_parse_series(element, ns) for element in root.findall("n:TimeSeries", ns)),
     )
 

@@ -90,7 +90,7 @@ def test_nothing_is_exported_before_the_first_data_and_readiness_follows_the_fir
     running.exporter.refresher.run_due()
     ready = requests.get(f"{running.url}/readyz", timeout=5)
     assert ready.status_code == 200
-    assert "FI/generation" in ready.json()["datasets_held"]
+    assert "FI/entsoe/generation" in ready.json()["datasets_held"]
 
 
 def test_a_scrape_never_waits_on_entsoe(make_exporter, fake_entsoe):

@@ -28,7 +28,7 @@ def errors(running, reason: str, zone: str = "FI") -> float:
 
 
 def generation_job(running):
-    return next(job for job in running.exporter.refresher.jobs if job.dataset.name == "generation")
+    return next(job for job in running.exporter.refresher.jobs if job.dataset == "generation")
 
 
 def fetch_good_then(running, fake_entsoe, failure: Response | None = None, override: str | None = None):

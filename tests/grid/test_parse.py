@@ -85,7 +85,7 @@ def test_truncated_xml_is_a_clear_parse_error(entsoe_xml, cut):
 
 
 def test_html_error_page_is_not_a_document():
-    with pytest.raises(ParseError, match="unexpected document 'html'"):
+    with pytest.raises(ParseError, match="unexpected document 'html', expected one of GL_MarketDocument"):
         parse_document("<html><body>Service Unavailable</body></html>")
 
 

@@ -28,6 +28,7 @@ QUERIES = {
     "wind_solar_forecast": "query_wind_and_solar_forecast",
     "load_forecast": "query_load_forecast",
 }
+IMPORTS = "imports"  # physical cross-border flow into `zone` from `neighbour` (A11)
 
 
 class EntsoeSource:
@@ -56,9 +57,12 @@ class EntsoeSource:
             self._local.client = client
         return client
 
-    def fetch(self, *, dataset: str, zone: str, start: datetime, end: datetime) -> str:
-        query = getattr(self._client(), QUERIES[dataset])
+    def fetch(self, *, dataset: str, zone: str, start: datetime, end: datetime, neighbour: str | None = None) -> str:
         try:
+            if dataset == IMPORTS:
+                return str(self._client().query_crossborder_flows(
+                    country_code_from=neighbour, country_code_to=zone, start=_timestamp(start), end=_timestamp(end)))
+            query = getattr(self._client(), QUERIES[dataset])
             return str(query(zone, start=_timestamp(start), end=_timestamp(end)))
         except NoMatchingDataError:
             raise FetchError("no_data", f"ENTSO-E has no {dataset} data for {zone} yet") from None
