@@ -39,6 +39,8 @@ class FakeEntsoe:
         self.data = data
         self.requests: list[dict[str, str]] = []
         self.overrides: dict[str, str] = {}  # dataset file -> replacement payload
+        # (query parameters that must match, payload): answers the recordings lack
+        self.extra: list[tuple[dict[str, str], str]] = []
         self.failure: Response | None = None
 
     @property
@@ -52,6 +54,9 @@ class FakeEntsoe:
             return Response("<html><body><h1>Unauthorized</h1></body></html>", status=401, content_type="text/html")
         if self.failure is not None:
             return self.failure
+        extra = self._extra(params)
+        if extra is not None:
+            return Response(extra, status=200, content_type="text/xml")
         recording = recordings.find_recording(params)
         if recording is None:
             return Response(recordings.NO_MATCHING_DATA, status=200, content_type="text/xml")
@@ -59,6 +64,13 @@ class FakeEntsoe:
         if body is None:
             body = (self.data / "entsoe" / recording.file).read_text(encoding="utf-8")
         return Response(body, status=200, content_type="text/xml")
+
+
+    def _extra(self, params: dict[str, str]) -> str | None:
+        for wanted, body in self.extra:
+            if all(params.get(key) == value for key, value in wanted.items()):
+                return body
+        return None
 
 
 @pytest.fixture

@@ -104,7 +104,7 @@ class EntsoePipeline:
         resolution = _resolution(total) if ahead and isinstance(total, mix.Profile) else latest.resolution_seconds
         return make_series(
             zone=zone, source=SOURCE, basis="production", resolution_seconds=resolution,
-            points=[IntensityPoint(latest.timestamp, now_intensity), *ahead],
+            points=[IntensityPoint(latest.timestamp, now_intensity, seconds=latest.resolution_seconds), *ahead],
         )
 
     def _store_production(self, zone: str, now: float) -> None:

@@ -53,21 +53,23 @@ class Window:
 
 
 def greenest_window(series: IntensitySeries, *, now: float, duration: float, deadline: float) -> Window | None:
-    """The start of the contiguous run of `duration` seconds with the lowest mean intensity that
-    starts no earlier than the current interval and ends by `deadline` (carbon-aware SDK's
-    "optimal data point"). None when the series does not cover such a run."""
-    step = series.resolution_seconds
-    slots = max(1, -(-int(duration) // step))
-    points = [p for p in series.points if p.start + step > now and p.start + step * slots <= deadline]
-    by_start = {p.start: p for p in series.points}
+    """The contiguous run of at least `duration` seconds with the lowest time-weighted mean
+    intensity, starting with the current interval at the earliest and ending by `deadline`
+    (the carbon-aware SDK's "optimal data point"). None when no such run is covered."""
+    points = [p for p in series.points if series.end(p) > now and series.end(p) <= deadline]
     best: Window | None = None
-    for first in points:
-        run = [by_start.get(first.start + k * step) for k in range(slots)]
-        if any(p is None for p in run):
-            continue
-        mean = sum(p.grams_per_kwh for p in run if p) / slots
-        if best is None or mean < best.mean_grams_per_kwh:
-            best = Window(first.start, first.start + slots * step, mean)
+    for first in range(len(points)):
+        run_end, weighted, covered = points[first].start, 0.0, 0
+        for point in points[first:]:
+            if point.start != run_end:
+                break  # a gap: no contiguous run from `first` reaches the duration
+            length = series.end(point) - point.start
+            run_end, weighted, covered = point.start + length, weighted + point.grams_per_kwh * length, covered + length
+            if covered >= duration:
+                mean = weighted / covered
+                if best is None or mean < best.mean_grams_per_kwh:
+                    best = Window(points[first].start, run_end, mean)
+                break
     return best
 
 

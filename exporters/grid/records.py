@@ -18,6 +18,7 @@ class IntensityPoint:
     start: int  # epoch seconds, start of the interval
     grams_per_kwh: float
     forecast: bool = False  # a forecast value (versus a measured or computed actual)
+    seconds: int | None = None  # the interval's length when it differs from the series' resolution
 
 
 @dataclass(frozen=True)
@@ -28,21 +29,31 @@ class IntensitySeries:
     resolution_seconds: int
     points: tuple[IntensityPoint, ...]  # sorted by start, no duplicates
 
+    def end(self, point: IntensityPoint) -> int:
+        return point.start + (point.seconds or self.resolution_seconds)
+
     def at(self, moment: float) -> IntensityPoint | None:
         """The point whose interval contains `moment`."""
         index = bisect.bisect_right([p.start for p in self.points], moment) - 1
-        if index < 0 or moment >= self.points[index].start + self.resolution_seconds:
+        if index < 0 or moment >= self.end(self.points[index]):
             return None
         return self.points[index]
 
     def current(self, now: float) -> IntensityPoint | None:
-        """The newest point that has started by `now` (an actual when one exists)."""
+        """The newest actual that has started by `now`; a forecast only where no actual exists.
+
+        An actual of an hour ago says more about the grid now than the day-ahead guess for this
+        hour does; the staleness limit decides when it is too old to say anything.
+        """
         started = [point for point in self.points if point.start <= now]
+        actuals = [point for point in started if not point.forecast]
+        if actuals:
+            return actuals[-1]
         return started[-1] if started else None
 
     def ahead(self, now: float, seconds: float) -> tuple[IntensityPoint, ...]:
         """Points of the coming window: intervals that end after now and start before now + seconds."""
-        return tuple(p for p in self.points if p.start + self.resolution_seconds > now and p.start < now + seconds)
+        return tuple(p for p in self.points if self.end(p) > now and p.start < now + seconds)
 
     @property
     def newest_timestamp(self) -> int | None:

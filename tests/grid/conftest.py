@@ -58,11 +58,13 @@ class Running:
 def make_exporter(fake_entsoe: FakeEntsoe) -> Iterator[Callable[..., Running]]:
     running: list[Running] = []
 
-    def make(*, zones=("FI",), now: float = FI_NEWEST + 1800, token: str = TOKEN, **entsoe: object) -> Running:
+    def make(*, zones=("FI",), now: float = FI_NEWEST + 1800, token: str = TOKEN,
+             static: dict[str, float] | None = None, **entsoe: object) -> Running:
         raw = {
             "grid": {
                 "entsoe": {"zones": list(zones), "endpoint": fake_entsoe.url, "timeout_seconds": 2, **entsoe},
                 "staleness_limit_seconds": 3 * 3600,
+                "static": {"zones": static or {}},
             }
         }
         config = build_config(raw, env={"ENTSOE_API_KEY": token})
