@@ -117,3 +117,43 @@ def test_environment_wins_over_file(tmp_path):
     empty.write_text("  \n")
     with pytest.raises(SecretError, match="is empty"):
         read_secret("X", {"X_FILE": str(empty)})
+
+
+def test_provider_sections_are_validated_with_their_keys(tmp_path):
+    found = problems({"grid": {
+        "ukgrid": {"zones": {"London": {"region_id": 13}, "GB-X": {"region_id": 40}, "GB-Y": {"region_id": 2, "postcode": "KT1"}}},
+        "electricitymaps": {"zones": ["DE"]},
+        "replay": {"zones": {"DE": {"file": str(tmp_path / "missing.csv"), "speed": 0}}},
+        "static": {"zones": {"ONPREM": -1}},
+        "forecast": {"quantiles": [0.5, 1.5], "best_window_hours": [48]},
+        "emission_factors": {"B04": -1, "coal": 800},
+        "entsoe": {"zones": ["FR"], "neighbours": {"CH": ["DE_LU"], "FR": ["XX_NOPE"]}},
+    }})
+    expected = [
+        "grid.ukgrid.zones.London: UK zones are named GB or GB-<name>",
+        "grid.ukgrid.zones.GB-X.region_id: must be between 1 and 17, got 40",
+        "grid.ukgrid.zones.GB-Y: set region_id or postcode, not both",
+        "grid.electricitymaps.zones: Electricity Maps zones are configured but no API token is set",
+        "grid.replay.zones.DE.speed: must be greater than 0, got 0.0",
+        f"grid.replay.zones.DE.file: no such file '{tmp_path / 'missing.csv'}'",
+        "grid.static.zones.ONPREM: must be >= 0, got -1.0",
+        "grid.forecast.quantiles: 1.5 is not between 0 and 1",
+        "grid.forecast.best_window_hours: 48.0 must be > 0 and <= window_hours",
+        "grid.emission_factors.B04: must be >= 0, got -1.0",
+        "grid.emission_factors.coal: not an ENTSO-E production type (B01..B25)",
+        "grid.entsoe.neighbours.CH: not one of grid.entsoe.zones",
+        "grid.entsoe.neighbours.FR: unknown ENTSO-E zone 'XX_NOPE'",
+    ]
+    for message in expected:
+        assert any(problem.startswith(message) for problem in found), (message, found)
+
+
+def test_electricitymaps_token_from_the_environment():
+    config = build_config({"grid": {"electricitymaps": {"zones": ["DE"]}}}, env={"ELECTRICITYMAPS_TOKEN": "em-secret"})
+    assert config.grid.electricitymaps.token == Secret("em-secret")
+    assert "em-secret" not in repr(config)
+
+
+def test_a_mapping_where_a_list_belongs_is_named():
+    [problem] = problems({"grid": {"static": {"zones": ["ONPREM"]}}})
+    assert problem == "grid.static.zones: must be a mapping, got list"
