@@ -8,6 +8,7 @@ of every zone that imports from it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
@@ -37,6 +38,9 @@ class EntsoePipeline:
         self.settings = settings
         self.store = store
         self.factors = factors
+        # Jobs store from several workers; recomputing under one lock keeps a slower thread's
+        # older view of the snapshot from overwriting a newer intensity.
+        self._derive_lock = threading.Lock()
 
     def jobs(self) -> list[Job]:
         jobs = [self._job(zone, dataset) for zone in self.settings.zones for dataset in datasets.ALL]
@@ -75,11 +79,12 @@ class EntsoePipeline:
     def on_stored(self, job: Job, now: float) -> None:
         if job.source != SOURCE:
             return
-        if job.zone in self.settings.zones:
-            self._store_production(job.zone, now)
-        for zone, others in self.settings.neighbours.items():
-            if job.zone == zone or job.zone in others:
-                self._store_consumption(zone, now)
+        with self._derive_lock:
+            if job.zone in self.settings.zones:
+                self._store_production(job.zone, now)
+            for zone, others in self.settings.neighbours.items():
+                if job.zone == zone or job.zone in others:
+                    self._store_consumption(zone, now)
 
     def _held(self, zone: str, dataset: str) -> Reduced:
         state = self.store.current().get((zone, SOURCE, dataset))

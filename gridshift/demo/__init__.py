@@ -64,7 +64,7 @@ def run_demo(*, data: str | None, port: int, duration: float = 0) -> int:
 def _timeline(url: str, duration: float) -> None:
     deadline = time.monotonic() + duration if duration > 0 else None
     shown: dict[str, str] = {}
-    print(f"{'time':8}  {'zone':5}  {'generation':>10}  {'renewable':>9}  {'load':>8}  largest sources")
+    print(f"{'time':8}  {'zone':5}  {'intensity':>10}  {'generation':>10}  {'renewable':>9}  {'load':>8}  largest sources")
     while deadline is None or time.monotonic() < deadline:
         clock = time.strftime("%H:%M:%S")
         for zone, row in _rows(requests.get(url, timeout=5).text).items():
@@ -78,6 +78,7 @@ def _rows(text: str) -> dict[str, str]:
     generation: dict[str, dict[str, float]] = {}
     share: dict[str, float] = {}
     load: dict[str, float] = {}
+    intensity: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             zone = sample.labels.get(names.ZONE, "")
@@ -87,6 +88,8 @@ def _rows(text: str) -> dict[str, str]:
                 share[zone] = sample.value
             elif sample.name == names.LOAD_WATTS:
                 load[zone] = sample.value
+            elif sample.name == names.CARBON_INTENSITY and sample.labels.get(names.BASIS) == "production":
+                intensity[zone] = sample.value
     rows = {}
     for zone in sorted(set(generation) | set(load)):
         mix = generation.get(zone, {})
@@ -95,5 +98,6 @@ def _rows(text: str) -> dict[str, str]:
         renewable = f"{share[zone]:.0%}" if zone in share else "-"
         load_text = f"{load[zone] / 1e9:.2f} GW" if zone in load else "-"
         generation_text = f"{total / 1e9:.2f} GW" if mix else "-"
-        rows[zone] = f"{generation_text:>10}  {renewable:>9}  {load_text:>8}  {top}"
+        grams = f"{intensity[zone]:.0f} g/kWh" if zone in intensity else "-"
+        rows[zone] = f"{grams:>10}  {generation_text:>10}  {renewable:>9}  {load_text:>8}  {top}"
     return rows
