@@ -222,7 +222,7 @@ def _measure(*, exporter: Any, server: Any, config: Any, memory: dict[str, int],
     for job in refresher.jobs:
         wall0, cpu0 = time.perf_counter(), time.process_time()
         refresher.refresh(job)
-        sequential[job.dataset.name].append((time.perf_counter() - wall0, time.process_time() - cpu0))
+        sequential[job.dataset].append((time.perf_counter() - wall0, time.process_time() - cpu0))
     per_dataset = {}
     for name in dataset_names:
         (sum0, count0), (sum1, count1) = after_cold[name], after_warm[name]
@@ -257,7 +257,7 @@ def _measure(*, exporter: Any, server: Any, config: Any, memory: dict[str, int],
         payload = fake_entsoe.generation_file(list(zones).index(zone))
         assert payload == (fake_entsoe.FI_GENERATION if label == "fi" else fake_entsoe.SE4_GENERATION)
         wall, cpu = mean_seconds(
-            lambda zone=zone: refresher.source.fetch(dataset="generation", zone=zone, start=start, end=end), parse_runs,
+            lambda zone=zone: exporter.entsoe.source.fetch(dataset="generation", zone=zone, start=start, end=end), parse_runs,
         )
         parts[f"fetch_{label}"] = {"mean_wall_seconds": wall, "mean_cpu_seconds": cpu, "zone": zone}
 
@@ -289,7 +289,8 @@ def _measure(*, exporter: Any, server: Any, config: Any, memory: dict[str, int],
     expose_wall, expose_cpu = mean_seconds(lambda: generate_latest(registry), scrapes)
     # The grid data alone, as the exporter's collector builds it at each scrape (no formatting).
     collector = GridCollector(
-        store=exporter.store, source="entsoe", staleness_limit_seconds=config.grid.staleness_limit_seconds,
+        store=exporter.store, staleness_limit_seconds=config.grid.staleness_limit_seconds,
+        forecast=config.grid.forecast,
     )
     collect_wall, collect_cpu = mean_seconds(lambda: list(collector.collect()), scrapes)
 
@@ -297,7 +298,7 @@ def _measure(*, exporter: Any, server: Any, config: Any, memory: dict[str, int],
         "zones": len(zones),
         "datasets": dataset_names,
         "jobs_per_round": cold_jobs,
-        "max_concurrent_requests": settings.max_concurrent_requests,
+        "max_concurrent_requests": config.grid.max_concurrent_requests,
         "refresh": {
             "cold_round_wall_seconds": cold_wall,
             "cold_round_cpu_seconds": cold_cpu,
@@ -344,7 +345,7 @@ def _check_loaded(exporter: Any, zones: Sequence[str]) -> None:
     from gridshift import names
 
     registry = exporter.registry
-    held = set(exporter.store.current())
+    held = {(zone, dataset) for zone, _source, dataset in exporter.store.current()}
     expected = {(zone, dataset) for zone in zones for dataset in ("generation", "load", "generation_forecast", "wind_solar_forecast")}
     missing = sorted(expected - held)
     if missing:

@@ -1,0 +1,18 @@
+"""Benchmarks are not tests, but they must keep running: each is smoke-run with tiny sizes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_grid_exporter_benchmark_runs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.grid_exporter", "--scrapes", "3", "--parse-runs", "1", "--warm-rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "scrape   GET /metrics" in result.stdout
