@@ -15,6 +15,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -149,6 +150,11 @@ class ReplayZone:
             problems.append(f"{path}.file: required")
         elif not Path(self.file).is_file():
             problems.append(f"{path}.file: no such file {self.file!r}")
+        if self.start:
+            try:
+                datetime.fromisoformat(self.start.replace("Z", "+00:00"))
+            except ValueError:
+                problems.append(f"{path}.start: not an ISO-8601 time: {self.start!r}")
         return problems
 
 

@@ -74,17 +74,21 @@ def create_api(*, store: GridSnapshot, staleness_limit_seconds: float, clock: Ca
         if best is None:
             raise ApiError(422, f"the {series.source} forecast for {zone!r} does not cover a {int(duration // 60)}-minute "
                            f"window before {_iso(end)}", forecast_ends=_iso(end))
-        step_minutes = series.resolution_seconds // 60
+        step_minutes = series.resolution_seconds / 60  # fractional for replays faster than a minute a step
         return jsonify([{
             "location": zone, "source": series.source, "generatedAt": _iso(now),
             "dataStartAt": _iso(now), "dataEndAt": _iso(end), "windowSize": int(duration // 60),
             "optimalDataPoints": [{"location": zone, "timestamp": _iso(best.start),
                                    "duration": int((best.end - best.start) // 60), "value": round(best.mean_grams_per_kwh, 3)}],
-            "forecastData": [{"location": zone, "timestamp": _iso(p.start), "duration": step_minutes,
+            "forecastData": [{"location": zone, "timestamp": _iso(p.start), "duration": _minutes(step_minutes),
                               "value": round(p.grams_per_kwh, 3)} for p in series.ahead(now, end - now)],
         }])
 
     return api
+
+
+def _minutes(value: float) -> int | float:
+    return int(value) if value == int(value) else round(value, 3)
 
 
 def _rank(source: str) -> int:

@@ -59,12 +59,14 @@ def make_exporter(fake_entsoe: FakeEntsoe) -> Iterator[Callable[..., Running]]:
     running: list[Running] = []
 
     def make(*, zones=("FI",), now: float = FI_NEWEST + 1800, token: str = TOKEN,
-             static: dict[str, float] | None = None, **entsoe: object) -> Running:
+             static: dict[str, float] | None = None, grid: dict[str, object] | None = None,
+             **entsoe: object) -> Running:
         raw = {
             "grid": {
                 "entsoe": {"zones": list(zones), "endpoint": fake_entsoe.url, "timeout_seconds": 2, **entsoe},
                 "staleness_limit_seconds": 3 * 3600,
                 "static": {"zones": static or {}},
+                **(grid or {}),
             }
         }
         config = build_config(raw, env={"ENTSOE_API_KEY": token})

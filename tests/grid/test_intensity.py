@@ -201,3 +201,20 @@ def test_static_provider(make_exporter):
     running.exporter.refresher.run_due()
     assert running.value(names.CARBON_INTENSITY, zone="ONPREM", source="static", basis="provider") == 250
     assert running.value(names.CARBON_INTENSITY_FORECAST, zone="ONPREM", source="static", horizon="24h") == 250
+
+
+def test_replay_provider_through_the_exporter(make_exporter, shared_data):
+    """The real 2022 German trace at one trace hour per wall second, from 2022-06-01T00:00Z."""
+    import csv
+
+    trace = shared_data / "intensity" / "emaps_hourly_DE_2022.csv"
+    running = make_exporter(zones=[], now=1_800_000_000, grid={
+        "replay": {"zones": {"DE": {"file": str(trace), "speed": 3600, "start": "2022-06-01T00:00Z"}}}})
+    running.exporter.refresher.run_due()  # t0 = now
+    with trace.open(encoding="utf-8") as handle:
+        rows = {row["Datetime (UTC)"]: float(row["Carbon Intensity gCO₂eq/kWh (LCA)"]) for row in csv.DictReader(handle)}
+    assert running.value(names.CARBON_INTENSITY, zone="DE", source="replay", basis="provider") == rows["2022-06-01 00:00:00"]
+    # Five trace hours later, before the next fetch: the held series is still right.
+    running.clock.now += 5
+    assert running.value(names.CARBON_INTENSITY, zone="DE", source="replay", basis="provider") == rows["2022-06-01 05:00:00"]
+

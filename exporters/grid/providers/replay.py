@@ -19,11 +19,11 @@ first point, so trace time is read modulo the trace's span; the jump at the seam
 recording's own (e.g. 31 December back to 1 January). Gaps in the trace stay gaps.
 
 The series. Points from 1 h of wall time back (at most MAX_POINTS_BACK) to 48 h ahead (at most
-MAX_POINTS_AHEAD, so a fast replay covers less than 48 h); points that have started by `now`,
-the current one included, are actuals, later ones are forecasts (`IntensitySeries.current`
-prefers the newest started actual, so a current point marked as a forecast would show the
-previous one). Basis `provider`: the trace's own (lifecycle for the Electricity Maps and Let's
-Wait Awhile recordings).
+MAX_POINTS_AHEAD, so a fast replay covers less than 48 h). Every point is an actual of the
+trace, those ahead included: the replay knows its future exactly, and a held series stays right
+as wall time moves on between fetches (`IntensitySeries.current` takes the newest started
+actual). Basis `provider`: the trace's own (lifecycle for the Electricity Maps and Let's Wait
+Awhile recordings).
 
 Files are read once per provider, on the first fetch that needs them, and shared by zones
 that name the same file. A file that is missing, unreadable or not a valid trace raises
@@ -180,9 +180,8 @@ def replay_points(trace: Trace, clock: ReplayClock, now: float, resolution: int)
         following = (loop, index + 1) if index + 1 < count else (loop + 1, 0)
         if end > start:
             seconds = end - start
-            point = IntensityPoint(start, trace.points[index][1], forecast=start > now,
-                                   seconds=None if seconds == resolution else seconds)
-            (ahead if point.forecast else behind).append(point)
+            point = IntensityPoint(start, trace.points[index][1], seconds=None if seconds == resolution else seconds)
+            (ahead if start > now else behind).append(point)
         else:
             # Shorter than a wall second: go straight to the point covering the end of this second.
             following = max(following, locate(clock.unrolled(start + 1)))
