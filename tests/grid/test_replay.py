@@ -4,7 +4,6 @@ scaling, gaps and failures. Expected values come from the files read with the cs
 from __future__ import annotations
 
 import csv
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
