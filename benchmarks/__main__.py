@@ -1,7 +1,7 @@
 """Run every benchmark: `.venv/bin/python -m benchmarks` from the repository root.
 
 Each benchmark runs in its own interpreter, so one's imports and allocations do not show up
-in the next one's memory figures. Extra arguments are passed to every benchmark.
+in the next one's memory figures. Each runs with its defaults; run one alone to pass options.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ import subprocess
 import sys
 
 # Modules under benchmarks/ that have a main(); run in this order.
-BENCHMARKS: tuple[str, ...] = ("grid_exporter",)
+BENCHMARKS: tuple[str, ...] = ("grid_exporter", "forecast_error")
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+def main() -> int:
     failed = []
     for name in BENCHMARKS:
         print(f"=== benchmarks.{name} ===", flush=True)
-        returncode = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *argv], check=False).returncode
+        returncode = subprocess.run([sys.executable, "-m", f"benchmarks.{name}"], check=False).returncode
         if returncode != 0:
             failed.append(name)
         print(flush=True)

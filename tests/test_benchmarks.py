@@ -16,3 +16,10 @@ def test_grid_exporter_benchmark_runs(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "scrape   GET /metrics" in result.stdout
+
+
+def test_forecast_error_benchmark_runs():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.forecast_error"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("persistence 24 h") == 5  # one row per recorded trace
