@@ -33,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--port", type=int, help="override exporter.port")
     exporter.set_defaults(run=_run_exporter)
 
+    actions = commands.add_parser("actions", help="the action service: Alertmanager webhook -> hold and restore workloads")
+    actions.add_argument("--config", help="YAML configuration file (see docs/configuration.md)")
+    actions.add_argument("--port", type=int, help="override actions.port")
+    actions.add_argument("--insecure", action="store_true", help="accept webhooks without a token (never in production)")
+    actions.add_argument("--dry-run", action="store_true", help="decide and record, change nothing")
+    actions.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, else ~/.kube/config)")
+    actions.set_defaults(run=_run_actions)
+
     demo = commands.add_parser("demo", help="the whole loop on loopback from recorded real data, no token needed")
     demo.add_argument("--data", help="folder of recorded inputs (default: ../shared/data beside the checkout)")
     demo.add_argument("--port", type=int, default=9500, help="exporter port (default 9500)")
@@ -74,6 +82,37 @@ def _run_exporter(args: argparse.Namespace) -> int:
     )
     wait_for_signal()
     exporter.refresher.stop()
+    server.stop()
+    return 0
+
+
+def _run_actions(args: argparse.Namespace) -> int:
+    import dataclasses
+    import os
+
+    from gridshift.actions.app import InsecureRefused, build_action_service
+    from gridshift.actions.kube.config import load_api_client
+    from gridshift.web import Server
+
+    config = _load(args.config)
+    if config is None:
+        return 2
+    if args.dry_run:
+        config = dataclasses.replace(config, actions=dataclasses.replace(config.actions, dry_run=True))
+    configure_logging(config.log_level)
+    try:
+        service = build_action_service(config, api_client=load_api_client(args.kubeconfig), insecure=args.insecure,
+                                       release_namespace=os.environ.get("POD_NAMESPACE", ""))
+    except InsecureRefused as error:
+        print(f"gridshift actions: {error}", file=sys.stderr)
+        return 2
+    port = args.port or config.actions.port
+    server = Server(service.app, config.actions.listen_address, port).start()
+    service.reconciler.start()
+    logging.getLogger("gridshift").info("action service on %s:%d%s", config.actions.listen_address, port,
+                                        " (dry run)" if config.actions.dry_run else "")
+    wait_for_signal()
+    service.reconciler.stop()
     server.stop()
     return 0
 

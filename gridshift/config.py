@@ -217,6 +217,50 @@ class GridSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """How nodes map to zones (CONTRACT.md "Zones"), shared by the power exporter and the actions."""
+
+    default_zone: str = ""
+    # Node label topology.kubernetes.io/region -> zone, for nodes without a gridshift.io/zone label.
+    region_to_zone: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def check(self, path: str) -> list[str]:
+        return []
+
+
+DEFAULT_PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass(frozen=True)
+class ActionsSettings:
+    listen_address: str = "0.0.0.0"
+    port: int = 9600
+    # Alertmanager's API v2, asked which alerts are active at start and every reconcile.
+    alertmanager_url: str = ""
+    # The grid exporter's JSON API: current intensities, for choosing where to migrate.
+    exporter_url: str = ""
+    reconcile_seconds: float = 60.0
+    request_timeout_seconds: float = 10.0
+    dry_run: bool = False
+    # Never touched, whatever their annotations; the release's own namespace is added at start.
+    protected_namespaces: tuple[str, ...] = DEFAULT_PROTECTED_NAMESPACES
+    max_body_bytes: int = 1024 * 1024
+    workers: int = 4
+    decisions_kept: int = 1000
+    webhook_token: Secret | None = field(default=None, metadata={"secret": secrets.WEBHOOK_TOKEN})
+
+    def check(self, path: str) -> list[str]:
+        problems = _positive(self, path, "reconcile_seconds", "request_timeout_seconds", "max_body_bytes", "workers",
+                             "decisions_kept")
+        for name in ("alertmanager_url", "exporter_url"):
+            if getattr(self, name):
+                problems += _check_url(getattr(self, name), f"{path}.{name}")
+        if not 0 < self.port < 65536:
+            problems.append(f"{path}.port: must be between 1 and 65535, got {self.port}")
+        return problems
+
+
+@dataclass(frozen=True)
 class ExporterSettings:
     listen_address: str = "0.0.0.0"
     port: int = 9500
@@ -232,6 +276,8 @@ class Config:
     log_level: str = "info"
     exporter: ExporterSettings = field(default_factory=ExporterSettings)
     grid: GridSettings = field(default_factory=GridSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    actions: ActionsSettings = field(default_factory=ActionsSettings)
 
     def check(self, path: str) -> list[str]:
         levels = ("debug", "info", "warning", "error")

@@ -44,3 +44,37 @@ UPSTREAM_UP = f"{PREFIX}_grid_upstream_up"
 
 # Source label values.
 SOURCE_ENTSOE = "entsoe"
+
+# Opt-in annotations and the state record (CONTRACT.md "Opt-in annotations").
+ANNOTATION_PREFIX = "gridshift.io/"
+ANNOTATION_ACTION = "gridshift.io/action"
+ANNOTATION_LEVEL = "gridshift.io/level"
+ANNOTATION_MIN_REPLICAS = "gridshift.io/min-replicas"
+ANNOTATION_SCALE_FACTOR = "gridshift.io/scale-factor"
+ANNOTATION_MAX_DELAY = "gridshift.io/max-delay"
+ANNOTATION_ZONE = "gridshift.io/zone"
+ANNOTATION_ON_GREEN = "gridshift.io/on-green"
+ANNOTATION_MAX_REPLICAS = "gridshift.io/max-replicas"
+ANNOTATION_EXCLUDE = "gridshift.io/exclude"
+ANNOTATION_INTERRUPTIBLE = "gridshift.io/interruptible"
+ANNOTATION_FALLBACK = "gridshift.io/fallback"  # gridshift addition: what `migrate` does with no greener zone
+ANNOTATION_STATE = "gridshift.io/state"
+NODE_ZONE_LABEL = "gridshift.io/zone"
+REGION_LABEL = "topology.kubernetes.io/region"
+FIELD_MANAGER = "gridshift"
+
+# Alert names and labels (CONTRACT.md "Alerts").
+ALERT_HIGH = "GridCarbonIntensityHigh"
+ALERT_CRITICAL = "GridCarbonIntensityCritical"
+ALERT_LOW = "GridCarbonIntensityLow"
+ALERT_STALE = "GridCarbonDataStale"
+LEVEL = "level"
+
+# Action service metrics.
+ACTIONS = f"{PREFIX}_actions"
+HELD_WORKLOADS = f"{PREFIX}_held_workloads"
+WEBHOOK_REQUESTS = f"{PREFIX}_webhook_requests"
+RECONCILE_DURATION = f"{PREFIX}_reconcile_duration_seconds"
+RECONCILE_ERRORS = f"{PREFIX}_reconcile_errors"
+LAST_RECONCILE = f"{PREFIX}_last_reconcile_timestamp_seconds"
+ACTIVE_ALERTS = f"{PREFIX}_active_alerts"

@@ -1,0 +1,150 @@
+"""Alertmanager webhook payload (version 4) -> Alert records, and the book of active alerts.
+
+Pure: validation of the payload's shape, and the rule that makes notifications idempotent and
+order-proof. Alertmanager sends the same alert again and again (repeat_interval, grouping),
+may send "resolved" before a delayed "firing" arrives, and may lose a notification. The book
+keeps, per fingerprint, the newest thing known; a firing notice older than a resolution
+already seen is stale and ignored. The reconcile loop replaces the book from Alertmanager's
+own API, so a lost notification heals at the next reconcile.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from gridshift import names
+
+Level = Literal["low", "high", "critical"]
+LEVELS: tuple[str, ...] = ("low", "high", "critical")
+MAX_ALERTS = 10_000
+MAX_LABEL_LENGTH = 1024
+
+
+class PayloadError(ValueError):
+    """The webhook body is not an Alertmanager version 4 payload; the message says why."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    fingerprint: str
+    firing: bool
+    name: str
+    zone: str | None
+    level: str | None
+    starts_at: float
+    ends_at: float | None  # None: not set (Alertmanager's 0001-01-01)
+    labels: Mapping[str, str]
+
+    @property
+    def actionable(self) -> bool:
+        """Carries `zone` and a known `level` (CONTRACT.md): everything else is acknowledged and ignored."""
+        return bool(self.zone) and self.level in LEVELS
+
+
+def parse_payload(document: Any) -> list[Alert]:
+    if not isinstance(document, dict):
+        raise PayloadError("the body must be a JSON object")
+    version = document.get("version")
+    if version != "4":
+        raise PayloadError(f"unsupported payload version {version!r}: expected \"4\" (Alertmanager webhook)")
+    alerts = document.get("alerts")
+    if not isinstance(alerts, list):
+        raise PayloadError("`alerts` must be a list")
+    if len(alerts) > MAX_ALERTS:
+        raise PayloadError(f"`alerts` has {len(alerts)} entries; at most {MAX_ALERTS} are accepted")
+    return [parse_alert(alert, f"alerts[{index}]") for index, alert in enumerate(alerts)]
+
+
+def parse_alert(alert: Any, where: str) -> Alert:
+    """One alert of a webhook payload or of Alertmanager's API v2 (`status.state`)."""
+    if not isinstance(alert, dict):
+        raise PayloadError(f"{where} must be an object")
+    labels = _labels(alert.get("labels"), f"{where}.labels")
+    fingerprint = alert.get("fingerprint")
+    if not isinstance(fingerprint, str) or not fingerprint or len(fingerprint) > 64:
+        raise PayloadError(f"{where}.fingerprint must be a non-empty string of at most 64 characters")
+    status = alert.get("status")
+    if isinstance(status, dict):  # API v2: {"state": "active" | "suppressed" | "unprocessed"}
+        firing = status.get("state") in ("active", "suppressed", "unprocessed")
+    elif status in ("firing", "resolved"):
+        firing = status == "firing"
+    else:
+        raise PayloadError(f"{where}.status must be \"firing\" or \"resolved\"")
+    return Alert(
+        fingerprint=fingerprint, firing=firing, name=labels.get("alertname", ""),
+        zone=labels.get(names.ZONE) or None, level=labels.get(names.LEVEL) or None,
+        starts_at=_time(alert.get("startsAt"), f"{where}.startsAt", required=True) or 0.0,
+        ends_at=_time(alert.get("endsAt"), f"{where}.endsAt", required=False), labels=labels,
+    )
+
+
+def _labels(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"{where} must be an object of strings")
+    for key, item in value.items():
+        if not isinstance(item, str) or len(key) > MAX_LABEL_LENGTH or len(item) > MAX_LABEL_LENGTH:
+            raise PayloadError(f"{where}.{str(key)[:40]} must be a string of at most {MAX_LABEL_LENGTH} characters")
+    return dict(value)
+
+
+def _time(value: Any, where: str, *, required: bool) -> float | None:
+    if value in (None, "") and not required:
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{where} must be an RFC 3339 time")
+    if value.startswith("0001-01-01"):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise PayloadError(f"{where} is not an RFC 3339 time: {value[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+class AlertBook:
+    """Active actionable alerts by fingerprint; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: dict[str, Alert] = {}
+        self._resolved_at: dict[str, float] = {}  # fingerprint -> endsAt of the newest resolution seen
+
+    def apply(self, alerts: Iterable[Alert]) -> set[str]:
+        """Record notifications; return the zones whose active set changed."""
+        changed: set[str] = set()
+        with self._lock:
+            for alert in alerts:
+                if not alert.actionable:
+                    continue
+                if alert.firing:
+                    if alert.starts_at <= self._resolved_at.get(alert.fingerprint, float("-inf")):
+                        continue  # a stale "firing" that arrived after its own resolution
+                    if alert.fingerprint not in self._active:
+                        changed.add(alert.zone or "")
+                    self._active[alert.fingerprint] = alert
+                else:
+                    ended = alert.ends_at if alert.ends_at is not None else alert.starts_at
+                    self._resolved_at[alert.fingerprint] = max(ended, self._resolved_at.get(alert.fingerprint, ended))
+                    if self._active.pop(alert.fingerprint, None) is not None:
+                        changed.add(alert.zone or "")
+        return changed
+
+    def replace(self, active: Iterable[Alert]) -> set[str]:
+        """Make the book what Alertmanager says is active now; return the zones that changed."""
+        fresh = {alert.fingerprint: alert for alert in active if alert.actionable and alert.firing}
+        with self._lock:
+            before = self._active
+            changed = {a.zone or "" for f, a in before.items() if f not in fresh}
+            changed |= {a.zone or "" for f, a in fresh.items() if f not in before}
+            self._active = fresh
+        return changed
+
+    def active(self) -> list[Alert]:
+        with self._lock:
+            return list(self._active.values())

@@ -1,0 +1,75 @@
+"""Assemble the action service: Kubernetes client, alert book, reconciler, webhook, metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from kubernetes import client as k8s
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+
+from gridshift.actions.alerts import AlertBook
+from gridshift.actions.decisions import DecisionLog
+from gridshift.actions.executor import Executor
+from gridshift.actions.instruments import ActionInstruments
+from gridshift.actions.kube.client import Kube
+from gridshift.actions.reconcile import Reconciler
+from gridshift.actions.upstreams import Alertmanager, Intensities
+from gridshift.actions.webhook import create_webhook
+from gridshift.config import Config
+from gridshift.web import create_app
+
+
+class InsecureRefused(Exception):
+    """No webhook token and no --insecure."""
+
+
+@dataclass
+class ActionService:
+    app: Flask
+    reconciler: Reconciler
+    book: AlertBook
+    decisions: DecisionLog
+    registry: CollectorRegistry
+    kube: Kube
+
+
+def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure: bool = False,
+                         release_namespace: str = "", clock: Callable[[], float] = time.time,
+                         on_kube_call: Callable[[str, str, str], None] | None = None) -> ActionService:
+    settings = config.actions
+    if settings.webhook_token is None and not insecure:
+        raise InsecureRefused(
+            "GRIDSHIFT_WEBHOOK_TOKEN (or GRIDSHIFT_WEBHOOK_TOKEN_FILE) is not set: refusing to accept "
+            "unauthenticated webhooks. Set a token, or pass --insecure (never in production)."
+        )
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    instruments = ActionInstruments(registry)
+    kube = Kube(api_client, timeout_seconds=settings.request_timeout_seconds, on_call=on_kube_call)
+    book = AlertBook()
+    decisions = DecisionLog(keep=settings.decisions_kept, instruments=instruments, clock=clock)
+    protected = frozenset(settings.protected_namespaces) | ({release_namespace} if release_namespace else set())
+    reconciler = Reconciler(
+        kube=kube, book=book, settings=settings, cluster=config.cluster, decisions=decisions, instruments=instruments,
+        executor=Executor(kube, dry_run=settings.dry_run, clock=clock), protected=frozenset(protected), clock=clock,
+        alertmanager=Alertmanager(settings.alertmanager_url, timeout_seconds=settings.request_timeout_seconds)
+        if settings.alertmanager_url else None,
+        intensities=Intensities(settings.exporter_url, timeout_seconds=settings.request_timeout_seconds)
+        if settings.exporter_url else None,
+    )
+
+    def readiness() -> tuple[bool, dict[str, Any]]:
+        return reconciler.passes > 0 and reconciler.last_error is None, {
+            "reconcile_passes": reconciler.passes, "last_error": reconciler.last_error, "dry_run": settings.dry_run}
+
+    app = create_app(registry=registry, readiness=readiness, name="gridshift-actions")
+    app.register_blueprint(create_webhook(
+        token=settings.webhook_token, book=book, trigger=reconciler.trigger, decisions=decisions,
+        instruments=instruments, max_body_bytes=settings.max_body_bytes,
+    ))
+    return ActionService(app=app, reconciler=reconciler, book=book, decisions=decisions, registry=registry, kube=kube)

@@ -1,0 +1,53 @@
+"""The decision log: every change, restore, refusal and failure, newest first, and a JSON log line each.
+
+A decision that repeats the previous one for the same workload (a skip seen at every reconcile)
+is not logged again, so the log reads as what happened, not as a heartbeat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from gridshift.actions.executor import Outcome
+from gridshift.actions.instruments import ActionInstruments
+from gridshift.actions.policy import Decision
+
+log = logging.getLogger("gridshift.decisions")
+
+
+class DecisionLog:
+    def __init__(self, *, keep: int, instruments: ActionInstruments, clock: Callable[[], float]) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=keep)
+        self._last: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+        self._lock = threading.Lock()
+        self.instruments = instruments
+        self.clock = clock
+
+    def record(self, decision: Decision, outcome: Outcome) -> None:
+        key = (decision.namespace, decision.kind, decision.name)
+        signature = (decision.verb, outcome.result, outcome.detail or decision.reason)
+        with self._lock:
+            if self._last.get(key) == signature and outcome.result in ("skipped", "dry_run"):
+                return
+            self._last[key] = signature
+            entry = {
+                "time": datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "namespace": decision.namespace, "kind": decision.kind, "name": decision.name,
+                "decision": decision.verb, "action": decision.action, "result": outcome.result,
+                "reason": outcome.detail or decision.reason, "alert": decision.alert, "zone": decision.zone,
+                "target_zone": decision.target_zone, "before": outcome.before, "after": outcome.after,
+            }
+            self._entries.appendleft(entry)
+        self.instruments.actions.labels(decision.namespace, decision.action or "none", outcome.result).inc()
+        log.info(json.dumps(entry, default=str, sort_keys=True))
+
+    def recent(self, *, limit: int, namespace: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            entries = [e for e in self._entries if namespace is None or e["namespace"] == namespace]
+        return entries[:limit]

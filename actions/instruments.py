@@ -1,0 +1,29 @@
+"""The action service's metrics (CONTRACT.md "Action service", plus reconcile health)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from gridshift import __version__, names
+
+
+class ActionInstruments:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.actions = Counter(names.ACTIONS, "Actions by result: applied, restored, skipped, failed, dry_run.",
+                               (names.NAMESPACE, "action", "result"), registry=registry)
+        self.held = Gauge(names.HELD_WORKLOADS, "Workloads currently paused, scaled down, migrated or scaled up.",
+                          (names.NAMESPACE, "action"), registry=registry)
+        self.webhook = Counter(names.WEBHOOK_REQUESTS, "Webhook requests by HTTP status.", ("code",), registry=registry)
+        self.reconcile_duration = Histogram(names.RECONCILE_DURATION, "Time of one reconcile pass, in seconds.",
+                                            registry=registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
+        self.reconcile_errors = Counter(names.RECONCILE_ERRORS, "Reconcile steps that failed, by stage.",
+                                        ("stage",), registry=registry)
+        self.last_reconcile = Gauge(names.LAST_RECONCILE, "Unix time the last reconcile pass finished.", registry=registry)
+        self.active_alerts = Gauge(names.ACTIVE_ALERTS, "Actionable alerts the service holds as active.",
+                                   (names.ZONE, names.LEVEL), registry=registry)
+        Info(names.BUILD_INFO, "gridshift build.", registry=registry).info({"version": __version__})
+
+    def set_held(self, counts: dict[tuple[str, str], int]) -> None:
+        self.held.clear()
+        for (namespace, action), count in counts.items():
+            self.held.labels(namespace, action).set(count)

@@ -1,0 +1,1 @@
+"""The only part of the action service that talks to the Kubernetes API (and imports its client)."""

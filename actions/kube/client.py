@@ -1,0 +1,113 @@
+"""Kubernetes API calls the action service makes, as plain JSON over the official client.
+
+Objects are plain dicts (the API's JSON), so the policy reads the same shape for every kind and
+kinds stay data (actions/kinds.py). Writes are JSON patches under the field manager `gridshift`.
+Every verb used here is listed in VERBS; the chart's RBAC is checked against it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from kubernetes import client as k8s
+
+from gridshift import names
+from gridshift.actions.kinds import Kind
+from gridshift.actions.kube.errors import classify
+
+# (api group, resource) -> verbs this module calls. tests/actions check the chart's RBAC against it.
+VERBS: dict[tuple[str, str], frozenset[str]] = {
+    ("", "namespaces"): frozenset({"list"}),
+    ("", "nodes"): frozenset({"list"}),
+    ("", "pods"): frozenset({"list"}),
+    ("", "events"): frozenset({"create"}),
+    ("apps", "deployments"): frozenset({"list", "get", "patch"}),
+    ("apps", "statefulsets"): frozenset({"list", "get", "patch"}),
+    ("batch", "cronjobs"): frozenset({"list", "get", "patch"}),
+    ("batch", "jobs"): frozenset({"list", "get", "patch"}),
+    ("autoscaling", "horizontalpodautoscalers"): frozenset({"list", "get", "patch"}),
+}
+
+
+class Kube:
+    def __init__(self, api: k8s.ApiClient, *, timeout_seconds: float,
+                 on_call: Callable[[str, str, str], None] | None = None) -> None:
+        self.api = api
+        self.timeout_seconds = timeout_seconds
+        self.on_call = on_call  # (verb, group, resource): for the RBAC check in tests
+
+    def list_namespaces(self) -> list[dict[str, Any]]:
+        return self._items("list", "", "namespaces", "/api/v1/namespaces")
+
+    def list_nodes(self) -> list[dict[str, Any]]:
+        return self._items("list", "", "nodes", "/api/v1/nodes")
+
+    def list_pods(self, namespace: str) -> list[dict[str, Any]]:
+        return self._items("list", "", "pods", f"/api/v1/namespaces/{namespace}/pods")
+
+    def list_objects(self, kind: Kind, namespace: str) -> list[dict[str, Any]]:
+        return self._items("list", _group(kind), kind.plural, _path(kind, namespace))
+
+    def list_all(self, kind: Kind) -> list[dict[str, Any]]:
+        """Every object of a kind, across namespaces: one request per kind per reconcile."""
+        prefix = "/apis" if "/" in kind.group_version else "/api"
+        return self._items("list", _group(kind), kind.plural, f"{prefix}/{kind.group_version}/{kind.plural}")
+
+    def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
+        return self._call("get", _group(kind), kind.plural, "GET", f"{_path(kind, namespace)}/{name}")
+
+    def patch(self, kind: Kind, namespace: str, name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("patch", _group(kind), kind.plural, "PATCH", f"{_path(kind, namespace)}/{name}",
+                          query=[("fieldManager", names.FIELD_MANAGER)], body=operations,
+                          content_type="application/json-patch+json")
+
+    def create_event(self, *, obj: dict[str, Any], kind: Kind, reason: str, message: str, warning: bool = False) -> None:
+        metadata = obj.get("metadata", {})
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": f"{metadata.get('name', 'gridshift')}.", "namespace": metadata.get("namespace")},
+            "involvedObject": {"apiVersion": kind.group_version, "kind": kind.name, "name": metadata.get("name"),
+                               "namespace": metadata.get("namespace"), "uid": metadata.get("uid"),
+                               "resourceVersion": metadata.get("resourceVersion")},
+            "reason": reason, "message": message[:1024], "type": "Warning" if warning else "Normal",
+            "source": {"component": "gridshift"}, "reportingComponent": "gridshift",
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        }
+        self._call("create", "", "events", "POST", f"/api/v1/namespaces/{metadata.get('namespace')}/events", body=event)
+
+    def _items(self, verb: str, group: str, resource: str, path: str) -> list[dict[str, Any]]:
+        return list(self._call(verb, group, resource, "GET", path).get("items") or [])
+
+    def _call(self, verb: str, group: str, resource: str, method: str, path: str, *,
+              query: list[tuple[str, str]] | None = None, body: Any = None, content_type: str | None = None) -> dict[str, Any]:
+        if self.on_call is not None:
+            self.on_call(verb, group, resource)
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            _method, url, headers, serialized, _post = self.api.param_serialize(
+                method=method, resource_path=path, query_params=query or [], header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api.call_api(method, url, header_params=headers, body=serialized,
+                                         _request_timeout=self.timeout_seconds)
+            response.read()
+            if not 200 <= response.status < 300:
+                raise k8s.ApiException(http_resp=response)
+            return json.loads(response.data or b"{}")
+        except Exception as error:  # every failure leaves here classified (actions/kube/errors.py)
+            raise classify(error, f"{verb} {resource} {path.rsplit('/', 1)[-1]}") from error
+
+
+def _group(kind: Kind) -> str:
+    return kind.group_version.split("/")[0] if "/" in kind.group_version else ""
+
+
+def _path(kind: Kind, namespace: str) -> str:
+    prefix = "/apis" if "/" in kind.group_version else "/api"
+    return f"{prefix}/{kind.group_version}/namespaces/{namespace}/{kind.plural}"

@@ -1,0 +1,365 @@
+"""Alerts + annotations + now -> what should happen to each workload. Pure.
+
+Level-triggered: the decision depends only on what is true now (active alerts, the object and
+its state annotation), never on which notification arrived, so duplicated, repeated, grouped
+or reordered notifications decide the same thing, and a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gridshift import names
+from gridshift.actions import kinds
+from gridshift.actions.alerts import Alert
+from gridshift.actions.kinds import Kind, get_path
+from gridshift.actions.state import HoldState, StateError, decode
+from gridshift.durations import DurationError, parse_duration
+
+HOLD_ACTIONS = ("pause", "scale-down", "migrate")
+ACTION_VALUES = (*HOLD_ACTIONS, "none")
+LEVEL_RANK = {"high": 1, "critical": 2}
+RELEASED = "gridshift.io/released"  # the alert a max-delay restore was for: not held again for it
+
+Verb = Literal["hold", "restore", "keep", "skip"]
+
+
+class PolicyError(ValueError):
+    """An annotation value gridshift cannot use; the object is left alone and the reason reported."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    action: str = "none"
+    level: str = "high"
+    min_replicas: int = 1
+    scale_factor: float = 0.5
+    max_delay_seconds: float = 24 * 3600.0
+    on_green: str = ""
+    max_replicas: int | None = None
+    interruptible: bool = True
+    fallback: str = "none"
+    excluded: bool = False
+
+
+def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) -> Policy:
+    """The namespace's annotations, overridden by the workload's own."""
+    merged = {**namespace, **{k: v for k, v in workload.items() if k != names.ANNOTATION_EXCLUDE}}
+    action = merged.get(names.ANNOTATION_ACTION, "none").strip()
+    if action not in ACTION_VALUES:
+        raise PolicyError(f"{names.ANNOTATION_ACTION}={action[:40]!r}: expected one of {', '.join(ACTION_VALUES)}")
+    level = merged.get(names.ANNOTATION_LEVEL, "high").strip()
+    if level not in LEVEL_RANK:
+        raise PolicyError(f"{names.ANNOTATION_LEVEL}={level[:40]!r}: expected high or critical")
+    fallback = merged.get(names.ANNOTATION_FALLBACK, "none").strip()
+    if fallback not in ("pause", "scale-down", "none"):
+        raise PolicyError(f"{names.ANNOTATION_FALLBACK}={fallback[:40]!r}: expected pause, scale-down or none")
+    on_green = merged.get(names.ANNOTATION_ON_GREEN, "").strip()
+    if on_green not in ("", "scale-up"):
+        raise PolicyError(f"{names.ANNOTATION_ON_GREEN}={on_green[:40]!r}: expected scale-up")
+    max_replicas = _integer(merged, names.ANNOTATION_MAX_REPLICAS, None, minimum=1)
+    if on_green and max_replicas is None:
+        raise PolicyError(f"{names.ANNOTATION_ON_GREEN}=scale-up needs {names.ANNOTATION_MAX_REPLICAS}")
+    return Policy(
+        action=action, level=level, fallback=fallback, on_green=on_green, max_replicas=max_replicas,
+        min_replicas=_integer(merged, names.ANNOTATION_MIN_REPLICAS, 1, minimum=0) or 0,
+        scale_factor=_factor(merged.get(names.ANNOTATION_SCALE_FACTOR, "0.5")),
+        max_delay_seconds=_delay(merged.get(names.ANNOTATION_MAX_DELAY, "24h")),
+        interruptible=merged.get(names.ANNOTATION_INTERRUPTIBLE, "true").strip().lower() != "false",
+        excluded=workload.get(names.ANNOTATION_EXCLUDE, "false").strip().lower() != "false"
+        if names.ANNOTATION_EXCLUDE in workload else False,
+    )
+
+
+def _integer(values: Mapping[str, str], key: str, default: int | None, *, minimum: int) -> int | None:
+    if key not in values:
+        return default
+    try:
+        number = int(values[key].strip())
+    except ValueError:
+        raise PolicyError(f"{key}={values[key][:40]!r}: expected an integer") from None
+    if number < minimum:
+        raise PolicyError(f"{key}={number}: must be at least {minimum}")
+    return number
+
+
+def _factor(text: str) -> float:
+    try:
+        factor = float(text.strip())
+    except ValueError:
+        raise PolicyError(f"{names.ANNOTATION_SCALE_FACTOR}={text[:40]!r}: expected a number") from None
+    if not 0 < factor < 1:
+        raise PolicyError(f"{names.ANNOTATION_SCALE_FACTOR}={factor}: expected 0 < factor < 1")
+    return factor
+
+
+def _delay(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except DurationError as error:
+        raise PolicyError(f"{names.ANNOTATION_MAX_DELAY}: {error}") from None
+
+
+# --- what the policy reads -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Workload:
+    kind: Kind
+    namespace: str
+    name: str
+    obj: Mapping[str, Any]  # as read from the API
+    hpa: Mapping[str, Any] | None = None  # an HPA that targets it
+
+    @property
+    def annotations(self) -> Mapping[str, str]:
+        return self.obj.get("metadata", {}).get("annotations") or {}
+
+    @property
+    def owned_by_cronjob(self) -> bool:
+        owners = self.obj.get("metadata", {}).get("ownerReferences") or []
+        return any(owner.get("kind") == "CronJob" for owner in owners)
+
+
+@dataclass(frozen=True)
+class NamespaceView:
+    name: str
+    annotations: Mapping[str, str]
+    zone: str | None
+    workloads: tuple[Workload, ...] = ()
+
+
+@dataclass(frozen=True)
+class MigrationTarget:
+    zone: str
+    label: str  # node label that selects the zone's nodes
+    values: tuple[str, ...]
+    grams_per_kwh: float
+
+
+@dataclass(frozen=True)
+class Context:
+    now: float
+    alerts: Sequence[Alert]
+    protected: frozenset[str] = frozenset()
+    migration_targets: Mapping[str, MigrationTarget] = field(default_factory=dict)  # alerting zone -> greener
+
+
+@dataclass(frozen=True)
+class Decision:
+    verb: Verb
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+    action: str = ""
+    target_kind: str = ""  # the object patched: the workload, or its HPA
+    target_name: str = ""
+    changes: Mapping[str, Any] = field(default_factory=dict)  # hold: JSON pointer -> new value
+    alert: str = ""  # fingerprint@startsAt
+    zone: str = ""
+    target_zone: str = ""
+    max_delay_seconds: float = 0.0
+    released: bool = False  # restore because max-delay passed: remember the alert
+
+
+def alert_id(alert: Alert) -> str:
+    return f"{alert.fingerprint}@{int(alert.starts_at)}"
+
+
+def decide_namespace(namespace: NamespaceView, context: Context) -> list[Decision]:
+    return [d for w in namespace.workloads if (d := decide(namespace, w, context)) is not None]
+
+
+def decide(namespace: NamespaceView, workload: Workload, context: Context) -> Decision | None:
+    base = {"kind": workload.kind.name, "namespace": workload.namespace, "name": workload.name}
+    holder_kind, holder = _holder(workload)
+    try:
+        state = _state(holder)
+    except StateError as error:
+        return Decision("skip", reason=f"left alone: {error}", **base)
+    try:
+        policy = effective_policy(namespace.annotations, workload.annotations)
+    except PolicyError as error:
+        if state is not None:  # a broken annotation must not strand a held workload
+            return _restore(base, holder_kind, holder, state, f"restored: annotation unusable ({error})")
+        return Decision("skip", reason=f"left alone: {error}", **base)
+    refusal = _not_opted_in(namespace, policy, context)
+    if state is not None:
+        return _while_held(base, namespace, workload, policy, state, holder_kind, holder, refusal, context)
+    if refusal is not None:
+        return None
+    return _maybe_hold(base, namespace, workload, policy, context)
+
+
+def _holder(workload: Workload) -> tuple[Kind, Mapping[str, Any]]:
+    """The object whose state annotation records the hold: the HPA if it carries one."""
+    if workload.hpa is not None and names.ANNOTATION_STATE in (workload.hpa.get("metadata", {}).get("annotations") or {}):
+        return kinds.HPA, workload.hpa
+    return workload.kind, workload.obj
+
+
+def _state(obj: Mapping[str, Any]) -> HoldState | None:
+    text = (obj.get("metadata", {}).get("annotations") or {}).get(names.ANNOTATION_STATE)
+    return decode(text) if text is not None else None
+
+
+def _not_opted_in(namespace: NamespaceView, policy: Policy, context: Context) -> str | None:
+    if namespace.name in context.protected:
+        return "the namespace is protected"
+    if policy.excluded:
+        return f"{names.ANNOTATION_EXCLUDE} is set"
+    if policy.action == "none" and not policy.on_green:
+        return f"{names.ANNOTATION_ACTION} is none or absent"
+    return None
+
+
+def _triggers(namespace: NamespaceView, policy: Policy, action: str, context: Context) -> list[Alert]:
+    if namespace.zone is None:
+        return []
+    in_zone = [a for a in context.alerts if a.zone == namespace.zone]
+    if action == "scale-up":
+        return [a for a in in_zone if a.level == "low"]
+    floor = LEVEL_RANK[policy.level]
+    found = [a for a in in_zone if LEVEL_RANK.get(a.level or "", 0) >= floor]
+    return sorted(found, key=lambda a: (-LEVEL_RANK[a.level or "high"], a.starts_at))
+
+
+def _while_held(base: dict[str, str], namespace: NamespaceView, workload: Workload, policy: Policy, state: HoldState,
+                holder_kind: Kind, holder: Mapping[str, Any], refusal: str | None, context: Context) -> Decision:
+    if refusal is not None:
+        return _restore(base, holder_kind, holder, state, f"restored: {refusal}")
+    if state.action != "scale-up" and context.now >= state.since + policy.max_delay_seconds:
+        hours = policy.max_delay_seconds / 3600
+        decision = _restore(base, holder_kind, holder, state, f"restored: held for max-delay ({hours:g} h), whatever the intensity")
+        return Decision(**{**decision.__dict__, "released": True})
+    if _triggers(namespace, policy, state.action, context):
+        return Decision("keep", reason="the alert is still active", action=state.action, alert=state.alert, **base)
+    return _restore(base, holder_kind, holder, state, "restored: the alert resolved")
+
+
+def _restore(base: dict[str, str], holder_kind: Kind, holder: Mapping[str, Any], state: HoldState, reason: str) -> Decision:
+    return Decision("restore", reason=reason, action=state.action, target_kind=holder_kind.name,
+                    target_name=holder.get("metadata", {}).get("name", base["name"]), alert=state.alert,
+                    zone=state.zone, target_zone=state.target_zone, **base)
+
+
+def _maybe_hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, policy: Policy,
+                context: Context) -> Decision | None:
+    for action in ((policy.action,) if policy.action in HOLD_ACTIONS else ()) + (("scale-up",) if policy.on_green else ()):
+        triggers = _triggers(namespace, policy, action, context)
+        if not triggers:
+            continue
+        trigger = triggers[0]
+        if workload.annotations.get(RELEASED) == alert_id(trigger):
+            return None  # max-delay already released it for this alert
+        return _hold(base, namespace, workload, policy, action, trigger, context)
+    return None
+
+
+def _hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, policy: Policy, action: str,
+          trigger: Alert, context: Context) -> Decision:
+    common = {"alert": alert_id(trigger), "zone": namespace.zone or "", "max_delay_seconds": policy.max_delay_seconds, **base}
+    if workload.kind is kinds.JOB:
+        refusal = _job_refusal(workload, policy)
+        if refusal:
+            return Decision("skip", reason=refusal, action=action, **common)
+    reason = f"{trigger.name or 'alert'} level={trigger.level} in zone {namespace.zone}"
+    if action == "migrate":
+        target = context.migration_targets.get(namespace.zone or "")
+        if target is None:
+            if policy.fallback == "none":
+                return Decision("skip", reason=f"no zone greener than {namespace.zone} and below its threshold; "
+                                f"no fallback ({names.ANNOTATION_FALLBACK})", action=action, **common)
+            action, reason = policy.fallback, f"{reason}; no greener zone, fallback {policy.fallback}"
+        else:
+            common["target_zone"] = target.zone
+            reason = f"{reason}; moving to {target.zone} ({target.grams_per_kwh:.0f} g/kWh)"
+            return _changes(action, workload, policy, reason, common, target)
+    return _changes(action, workload, policy, reason, common, None)
+
+
+def _job_refusal(workload: Workload, policy: Policy) -> str | None:
+    status = workload.obj.get("status") or {}
+    if status.get("completionTime") or status.get("succeeded") and not status.get("active"):
+        return "the Job has finished"
+    if not policy.interruptible:
+        return f"{names.ANNOTATION_INTERRUPTIBLE}=false: the running Job is left to finish"
+    return None
+
+
+def _changes(action: str, workload: Workload, policy: Policy, reason: str, common: dict[str, Any],
+             target: MigrationTarget | None) -> Decision:
+    kind, obj = workload.kind, workload.obj
+    own = {"target_kind": kind.name, "target_name": workload.name}
+    if action == "pause" or (action == "scale-down" and kind.replicas is None):
+        if kind.suspend is not None:
+            if get_path(obj, kind.suspend) is True:
+                return Decision("skip", reason="already suspended", action=action, **common)
+            note = "" if action == "pause" else " (it has no size: scale-down suspends it)"
+            return Decision("hold", reason=reason + note, action=action, changes={kind.suspend: True}, **own, **common)
+        assert kind.replicas is not None
+        if (get_path(obj, kind.replicas) or 0) == 0:
+            return Decision("skip", reason="already at 0 replicas", action=action, **common)
+        return Decision("hold", reason=reason, action=action, changes={kind.replicas: 0}, **own, **common)
+    if action == "scale-down":
+        return _scale_down(workload, policy, reason, common, own)
+    if action == "migrate":
+        assert target is not None
+        changes: dict[str, Any] = {kind.affinity: with_zone_affinity(get_path(obj, kind.affinity), target)}
+        if kind.suspend is not None and kind is kinds.JOB:
+            changes[kind.suspend] = True  # scheduling directives of a Job change only while it is suspended
+        return Decision("hold", reason=reason, action=action, changes=changes, **own, **common)
+    return _scale_up(workload, policy, reason, common, own)
+
+
+def _scale_down(workload: Workload, policy: Policy, reason: str, common: dict[str, Any], own: dict[str, str]) -> Decision:
+    hpa = workload.hpa
+    if hpa is not None and workload.kind.replicas == "/spec/replicas":
+        spec = hpa.get("spec", {})
+        low, high = spec.get("minReplicas") or 1, spec["maxReplicas"]
+        new_low = max(1, policy.min_replicas, math.ceil(low * policy.scale_factor))
+        new_high = max(new_low, math.ceil(high * policy.scale_factor))
+        if new_high >= high and new_low >= low:
+            return Decision("skip", reason="the HPA's bounds are already at the floor", action="scale-down", **common)
+        name = hpa.get("metadata", {}).get("name", "")
+        return Decision("hold", reason=f"{reason}; lowering HPA {name}'s bounds ({low}-{high} -> {new_low}-{new_high}) "
+                        "so the two do not fight", action="scale-down", target_kind=kinds.HPA.name, target_name=name,
+                        changes={kinds.HPA_MIN: new_low, kinds.HPA_MAX: new_high}, **common)
+    pointer = workload.kind.replicas
+    assert pointer is not None
+    current = get_path(workload.obj, pointer) or 0
+    target = max(policy.min_replicas, math.ceil(current * policy.scale_factor))
+    if target >= current:
+        return Decision("skip", reason=f"{current} replicas is already at or below the floor", action="scale-down", **common)
+    return Decision("hold", reason=f"{reason}; {current} -> {target} replicas", action="scale-down",
+                    changes={pointer: target}, **own, **common)
+
+
+def _scale_up(workload: Workload, policy: Policy, reason: str, common: dict[str, Any], own: dict[str, str]) -> Decision:
+    pointer = workload.kind.replicas
+    if workload.hpa is not None or pointer is None or workload.kind is kinds.JOB:
+        return Decision("skip", reason="on-green scale-up applies to Deployments and StatefulSets without an HPA",
+                        action="scale-up", **common)
+    current = get_path(workload.obj, pointer) or 0
+    if policy.max_replicas is None or current >= policy.max_replicas:
+        return Decision("skip", reason=f"already at {current} replicas", action="scale-up", **common)
+    return Decision("hold", reason=f"{reason}; green surplus: {current} -> {policy.max_replicas} replicas",
+                    action="scale-up", changes={pointer: policy.max_replicas}, **own, **common)
+
+
+def with_zone_affinity(affinity: Mapping[str, Any] | None, target: MigrationTarget) -> dict[str, Any]:
+    """The pod affinity plus a required node affinity to the target zone's nodes (ANDed into every term)."""
+    expression = {"key": target.label, "operator": "In", "values": list(target.values)}
+    result = dict(affinity or {})
+    node = dict(result.get("nodeAffinity") or {})
+    required = dict(node.get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = [dict(term) for term in required.get("nodeSelectorTerms") or []] or [{}]
+    for term in terms:
+        term["matchExpressions"] = [*(term.get("matchExpressions") or []), expression]
+    required["nodeSelectorTerms"] = terms
+    node["requiredDuringSchedulingIgnoredDuringExecution"] = required
+    result["nodeAffinity"] = node
+    return result

@@ -1,0 +1,75 @@
+"""The `gridshift.io/state` annotation: what gridshift changed on an object, so it can undo it.
+
+One typed record with a fixed shape, written in the same patch as the change and decoded
+strictly: a malformed record is an error for that one object (reported, left alone), never a
+crash of the service (GoKubeDownscaler#520).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+ACTIONS = ("pause", "scale-down", "migrate", "scale-up")
+MAX_STATE_BYTES = 16 * 1024
+
+
+class StateError(ValueError):
+    """The annotation is not a state record this version can read."""
+
+
+@dataclass(frozen=True)
+class HoldState:
+    action: str
+    original: Mapping[str, Any]  # JSON pointer -> value before the hold (None: the field was absent)
+    applied: Mapping[str, Any]  # JSON pointer -> value gridshift set
+    since: float  # epoch seconds
+    alert: str  # fingerprint@startsAt of the alert that caused it
+    zone: str = ""
+    target_zone: str = ""  # migrate: where the workload was sent
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def encode(self) -> str:
+        return json.dumps({
+            "version": 1, "action": self.action, "original": dict(self.original), "applied": dict(self.applied),
+            "since": _iso(self.since), "alert": self.alert, "zone": self.zone, "targetZone": self.target_zone,
+        }, sort_keys=True, separators=(",", ":"))
+
+
+def decode(text: str) -> HoldState:
+    if len(text) > MAX_STATE_BYTES:
+        raise StateError(f"state annotation is {len(text)} bytes, more than {MAX_STATE_BYTES}")
+    try:
+        record = json.loads(text)
+    except ValueError:
+        raise StateError("state annotation is not JSON") from None
+    if not isinstance(record, dict) or record.get("version") != 1:
+        raise StateError("state annotation has no version 1 record")
+    action = record.get("action")
+    if action not in ACTIONS:
+        raise StateError(f"state annotation has an unknown action {str(action)[:40]!r}")
+    original, applied = record.get("original"), record.get("applied")
+    if not isinstance(original, dict) or not isinstance(applied, dict) or set(original) != set(applied):
+        raise StateError("state annotation's original and applied fields do not match")
+    if not all(isinstance(key, str) and key.startswith("/") for key in original):
+        raise StateError("state annotation's fields are not JSON pointers")
+    return HoldState(
+        action=action, original=original, applied=applied, since=_parse_time(record.get("since")),
+        alert=str(record.get("alert", "")), zone=str(record.get("zone", "")), target_zone=str(record.get("targetZone", "")),
+    )
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: Any) -> float:
+    if not isinstance(value, str):
+        raise StateError("state annotation has no `since` time")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise StateError(f"state annotation's `since` is not a time: {value[:40]!r}") from None

@@ -1,0 +1,66 @@
+"""What the action service asks besides Kubernetes: Alertmanager's active alerts (API v2) and the
+grid exporter's current intensities (its JSON API). Both over requests, both optional."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import requests
+
+from gridshift.actions.alerts import Alert, PayloadError, parse_alert
+
+log = logging.getLogger(__name__)
+
+
+class UpstreamError(Exception):
+    pass
+
+
+class Alertmanager:
+    def __init__(self, url: str, *, timeout_seconds: float) -> None:
+        self.url = url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
+        self.session = requests.Session()
+
+    def active_alerts(self) -> list[Alert]:
+        """Every active alert (silenced and inhibited ones included: a silence is not a resolution)."""
+        try:
+            response = self.session.get(f"{self.url}/api/v2/alerts", params={"active": "true"}, timeout=self.timeout_seconds)
+            response.raise_for_status()
+            document = response.json()
+        except (requests.RequestException, ValueError) as error:
+            raise UpstreamError(f"Alertmanager at {self.url}: {type(error).__name__}") from None
+        if not isinstance(document, list):
+            raise UpstreamError(f"Alertmanager at {self.url}: /api/v2/alerts did not answer a list")
+        try:
+            return [parse_alert(alert, f"alerts[{index}]") for index, alert in enumerate(document)]
+        except PayloadError as error:
+            raise UpstreamError(f"Alertmanager at {self.url}: {error}") from None
+
+
+class Intensities:
+    """Current intensity per zone from `GET {exporter}/api/v1/intensity?zone=`."""
+
+    PREFERENCE = ("consumption", "production", "provider")
+
+    def __init__(self, url: str, *, timeout_seconds: float) -> None:
+        self.url = url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
+        self.session = requests.Session()
+
+    def current(self, zones: Iterable[str]) -> dict[str, float]:
+        found = {}
+        for zone in zones:
+            try:
+                response = self.session.get(f"{self.url}/api/v1/intensity", params={"zone": zone}, timeout=self.timeout_seconds)
+                if response.status_code != 200:
+                    continue  # unknown or stale zone: not a candidate
+                values = response.json().get("values") or []
+            except (requests.RequestException, ValueError, AttributeError) as error:
+                log.warning("no intensity for %s from %s: %s", zone, self.url, type(error).__name__)
+                continue
+            ranked = sorted(values, key=lambda v: self.PREFERENCE.index(v.get("basis")) if v.get("basis") in self.PREFERENCE else 9)
+            if ranked and isinstance(ranked[0].get("grams_per_kwh"), (int, float)):
+                found[zone] = float(ranked[0]["grams_per_kwh"])
+        return found
