@@ -29,12 +29,16 @@ STATEFULSET = Kind("StatefulSet", "apps/v1", "statefulsets", replicas="/spec/rep
 CRONJOB = Kind("CronJob", "batch/v1", "cronjobs", replicas=None, suspend="/spec/suspend", pod_spec="/spec/jobTemplate/spec/template/spec")
 JOB = Kind("Job", "batch/v1", "jobs", replicas="/spec/parallelism", suspend="/spec/suspend", pod_spec="/spec/template/spec")
 HPA = Kind("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", replicas=None, suspend=None, pod_spec="")
+# Karmada decides where a workload runs across member clusters; gridshift only retargets its policy.
+PROPAGATION_POLICY = Kind("PropagationPolicy", "policy.karmada.io/v1alpha1", "propagationpolicies", replicas=None,
+                          suspend=None, pod_spec="")
 
 WORKLOAD_KINDS: tuple[Kind, ...] = (DEPLOYMENT, STATEFULSET, CRONJOB, JOB)
-BY_NAME = {kind.name: kind for kind in (*WORKLOAD_KINDS, HPA)}
+BY_NAME = {kind.name: kind for kind in (*WORKLOAD_KINDS, HPA, PROPAGATION_POLICY)}
 
 HPA_MIN = "/spec/minReplicas"
 HPA_MAX = "/spec/maxReplicas"
+CLUSTER_AFFINITY = "/spec/placement/clusterAffinity"
 
 
 def get_path(obj: Any, pointer: str) -> Any:

@@ -112,6 +112,7 @@ class Workload:
     name: str
     obj: Mapping[str, Any]  # as read from the API
     hpa: Mapping[str, Any] | None = None  # an HPA that targets it
+    propagation: Mapping[str, Any] | None = None  # a Karmada PropagationPolicy that places it
 
     @property
     def annotations(self) -> Mapping[str, str]:
@@ -140,11 +141,21 @@ class MigrationTarget:
 
 
 @dataclass(frozen=True)
+class ClusterTarget:
+    """Karmada: the member clusters of the greenest zone."""
+
+    zone: str
+    clusters: tuple[str, ...]
+    grams_per_kwh: float
+
+
+@dataclass(frozen=True)
 class Context:
     now: float
     alerts: Sequence[Alert]
     protected: frozenset[str] = frozenset()
     migration_targets: Mapping[str, MigrationTarget] = field(default_factory=dict)  # alerting zone -> greener
+    cluster_targets: Mapping[str, ClusterTarget] = field(default_factory=dict)  # alerting zone -> greener clusters
 
 
 @dataclass(frozen=True)
@@ -195,9 +206,10 @@ def decide(namespace: NamespaceView, workload: Workload, context: Context) -> De
 
 
 def _holder(workload: Workload) -> tuple[Kind, Mapping[str, Any]]:
-    """The object whose state annotation records the hold: the HPA if it carries one."""
-    if workload.hpa is not None and names.ANNOTATION_STATE in (workload.hpa.get("metadata", {}).get("annotations") or {}):
-        return kinds.HPA, workload.hpa
+    """The object whose state annotation records the hold: the HPA or PropagationPolicy if one carries it."""
+    for kind, obj in ((kinds.HPA, workload.hpa), (kinds.PROPAGATION_POLICY, workload.propagation)):
+        if obj is not None and names.ANNOTATION_STATE in (obj.get("metadata", {}).get("annotations") or {}):
+            return kind, obj
     return workload.kind, workload.obj
 
 
@@ -268,6 +280,9 @@ def _hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, po
             return Decision("skip", reason=refusal, action=action, **common)
     reason = f"{trigger.name or 'alert'} level={trigger.level} in zone {namespace.zone}"
     if action == "migrate":
+        clusters = context.cluster_targets.get(namespace.zone or "")
+        if workload.propagation is not None and clusters is not None:
+            return _retarget_propagation(workload, reason, common, clusters)
         target = context.migration_targets.get(namespace.zone or "")
         if target is None:
             if policy.fallback == "none":
@@ -279,6 +294,21 @@ def _hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, po
             reason = f"{reason}; moving to {target.zone} ({target.grams_per_kwh:.0f} g/kWh)"
             return _changes(action, workload, policy, reason, common, target)
     return _changes(action, workload, policy, reason, common, None)
+
+
+def _retarget_propagation(workload: Workload, reason: str, common: dict[str, Any], target: ClusterTarget) -> Decision:
+    """Karmada places the workload: point its PropagationPolicy at the greenest member clusters."""
+    policy_obj = workload.propagation or {}
+    name = policy_obj.get("metadata", {}).get("name", "")
+    current = get_path(policy_obj, kinds.CLUSTER_AFFINITY) or {}
+    if sorted(current.get("clusterNames") or []) == sorted(target.clusters) and len(current) == 1:
+        return Decision("skip", reason=f"PropagationPolicy {name} already targets {', '.join(target.clusters)}",
+                        action="migrate", **common)
+    common = {**common, "target_zone": target.zone}
+    return Decision("hold", reason=f"{reason}; Karmada PropagationPolicy {name} -> {', '.join(target.clusters)} "
+                    f"({target.zone}, {target.grams_per_kwh:.0f} g/kWh)", action="migrate",
+                    target_kind=kinds.PROPAGATION_POLICY.name, target_name=name,
+                    changes={kinds.CLUSTER_AFFINITY: {"clusterNames": list(target.clusters)}}, **common)
 
 
 def _job_refusal(workload: Workload, policy: Policy) -> str | None:

@@ -29,7 +29,7 @@ from gridshift.actions.executor import Executor, Outcome
 from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.kube.client import Kube
 from gridshift.actions.kube.errors import Conflict, KubeError
-from gridshift.actions.policy import Context, MigrationTarget, NamespaceView, Workload, decide
+from gridshift.actions.policy import ClusterTarget, Context, MigrationTarget, NamespaceView, Workload, decide
 from gridshift.actions.upstreams import Alertmanager, Intensities, UpstreamError
 from gridshift.config import ActionsSettings, ClusterSettings
 from gridshift.nodezones import node_zone
@@ -111,7 +111,7 @@ class Reconciler:
             log.warning("reconcile: cannot read the cluster: %s", error)
             return
         context = Context(now=self.clock(), alerts=self.book.active(), protected=self.protected,
-                          migration_targets=self._migration_targets(cluster))
+                          migration_targets=self._migration_targets(cluster), cluster_targets=self._cluster_targets())
         views = [view for ns in cluster.namespaces if (view := self._view(ns, cluster)) is not None]
         held: Counter[tuple[str, str]] = Counter()
         for counts in self._pool.map(lambda view: self._namespace(view, context), views):
@@ -138,7 +138,8 @@ class Reconciler:
         zones = {name: node_zone(node_labels, region_to_zone=self.cluster.region_to_zone,
                                  default_zone=self.cluster.default_zone) for name, node_labels in labels.items()}
         objects: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-        for kind in (*kinds.WORKLOAD_KINDS, kinds.HPA):
+        extra = (kinds.PROPAGATION_POLICY,) if self.settings.karmada_clusters else ()
+        for kind in (*kinds.WORKLOAD_KINDS, kinds.HPA, *extra):
             for obj in self.kube.list_all(kind):
                 objects[obj["metadata"]["namespace"]][kind.name].append(obj)
         return ClusterRead(node_zones=zones, node_labels=labels, namespaces=self.kube.list_namespaces(), objects=objects)
@@ -156,8 +157,11 @@ class Reconciler:
             return None
         zone = annotations.get(names.ANNOTATION_ZONE) or self._namespace_zone(name, cluster)
         hpas = {_hpa_target(h): h for h in objects.get(kinds.HPA.name, [])}
+        policies = objects.get(kinds.PROPAGATION_POLICY.name, [])
         workloads = tuple(
-            Workload(kind=kind, namespace=name, name=o["metadata"]["name"], obj=o, hpa=hpas.get((kind.name, o["metadata"]["name"])))
+            Workload(kind=kind, namespace=name, name=o["metadata"]["name"], obj=o,
+                     hpa=hpas.get((kind.name, o["metadata"]["name"])),
+                     propagation=_propagation_for(policies, kind.name, o["metadata"]["name"]))
             for kind in kinds.WORKLOAD_KINDS for o in objects.get(kind.name, [])
         )
         return NamespaceView(name=name, annotations=annotations, zone=zone or None, workloads=workloads)
@@ -193,6 +197,23 @@ class Reconciler:
                 targets[zone] = MigrationTarget(zone=best, label=label, values=values, grams_per_kwh=grams)
         return targets
 
+    def _cluster_targets(self) -> dict[str, ClusterTarget]:
+        """Karmada: for each alerting zone, the member clusters of the greenest other zone."""
+        members = self.settings.karmada_clusters
+        alerting = {a.zone for a in self.book.active() if a.level in ("high", "critical") and a.zone}
+        if not members or not alerting or self.intensities is None:
+            return {}
+        intensity = self.intensities.current(set(members.values()) | alerting)
+        targets = {}
+        for zone in alerting:
+            greener = [(g, z) for z, g in intensity.items()
+                       if z in members.values() and z not in alerting and g < intensity.get(zone, float("inf"))]
+            if greener:
+                grams, best = min(greener)
+                clusters = tuple(sorted(c for c, z in members.items() if z == best))
+                targets[zone] = ClusterTarget(zone=best, clusters=clusters, grams_per_kwh=grams)
+        return targets
+
     def _namespace(self, view: NamespaceView, context: Context) -> Counter[tuple[str, str]]:
         """Decide and apply for one namespace; a conflict re-reads the object and decides again."""
         held: Counter[tuple[str, str]] = Counter()
@@ -201,9 +222,10 @@ class Reconciler:
                 decision = decide(view, workload, context)
                 if decision is None:
                     break
-                target = workload.hpa if decision.target_kind == kinds.HPA.name else workload.obj
+                target = {kinds.HPA.name: workload.hpa, kinds.PROPAGATION_POLICY.name: workload.propagation}.get(
+                    decision.target_kind) or workload.obj
                 if decision.verb in ("hold", "restore"):
-                    outcome = self.executor.apply(decision, target or workload.obj)
+                    outcome = self.executor.apply(decision, target)
                     if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:
                         workload = self._reread(workload)
                         if workload is None:
@@ -222,13 +244,16 @@ class Reconciler:
     def _reread(self, workload: Workload) -> Workload | None:
         try:
             obj = self.kube.get(workload.kind, workload.namespace, workload.name)
-            hpa = None
-            if workload.hpa is not None:
-                hpa = self.kube.get(kinds.HPA, workload.namespace, workload.hpa["metadata"]["name"])
+            hpa = self._get(kinds.HPA, workload.namespace, workload.hpa)
+            propagation = self._get(kinds.PROPAGATION_POLICY, workload.namespace, workload.propagation)
         except KubeError as error:
             log.info("re-reading %s/%s after a conflict: %s", workload.namespace, workload.name, error)
             return None
-        return Workload(kind=workload.kind, namespace=workload.namespace, name=workload.name, obj=obj, hpa=hpa)
+        return Workload(kind=workload.kind, namespace=workload.namespace, name=workload.name, obj=obj, hpa=hpa,
+                        propagation=propagation)
+
+    def _get(self, kind: kinds.Kind, namespace: str, known: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return None if known is None else self.kube.get(kind, namespace, known["metadata"]["name"])
 
     def _export_alerts(self, context: Context) -> None:
         counts = Counter((a.zone or "", a.level or "") for a in context.alerts)
@@ -240,6 +265,15 @@ class Reconciler:
 def _hpa_target(hpa: Mapping[str, Any]) -> tuple[str, str]:
     ref = hpa.get("spec", {}).get("scaleTargetRef") or {}
     return ref.get("kind", ""), ref.get("name", "")
+
+
+def _propagation_for(policies: Sequence[Mapping[str, Any]], kind: str, name: str) -> Mapping[str, Any] | None:
+    """The PropagationPolicy whose resourceSelectors name this workload (by kind and name, or kind alone)."""
+    for policy in policies:
+        for selector in policy.get("spec", {}).get("resourceSelectors") or []:
+            if selector.get("kind") == kind and selector.get("name") in (None, name):
+                return policy
+    return None
 
 
 def _zone_selector(zone: str, cluster: ClusterRead) -> tuple[str, tuple[str, ...]]:

@@ -247,6 +247,9 @@ class ActionsSettings:
     max_body_bytes: int = 1024 * 1024
     workers: int = 4
     decisions_kept: int = 1000
+    # Karmada member cluster -> its zone. Set, `migrate` retargets the PropagationPolicy that
+    # places a workload to the greenest member cluster (Karmada moves it; gridshift decides).
+    karmada_clusters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     webhook_token: Secret | None = field(default=None, metadata={"secret": secrets.WEBHOOK_TOKEN})
 
     def check(self, path: str) -> list[str]:

@@ -30,6 +30,10 @@ VERBS: dict[tuple[str, str], frozenset[str]] = {
     ("batch", "jobs"): frozenset({"list", "get", "patch"}),
     ("autoscaling", "horizontalpodautoscalers"): frozenset({"list", "get", "patch"}),
 }
+# Only with actions.karmada_clusters set (and the chart's karmada.enabled).
+KARMADA_VERBS: dict[tuple[str, str], frozenset[str]] = {
+    ("policy.karmada.io", "propagationpolicies"): frozenset({"list", "get", "patch"}),
+}
 
 
 class Kube:
