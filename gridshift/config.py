@@ -191,6 +191,33 @@ class ForecastSettings:
         return problems
 
 
+QUANTILE_THRESHOLD = re.compile(r"^p(\d{1,2})$")
+
+
+@dataclass(frozen=True)
+class ZoneThresholds:
+    """Per level: gCO2eq/kWh, or `pNN`: the NN-th percentile of the coming forecast window (relative)."""
+
+    high: float | str | None = None
+    critical: float | str | None = None
+    low: float | str | None = None
+
+    def check(self, path: str) -> list[str]:
+        problems = []
+        for level in ("high", "critical", "low"):
+            value = getattr(self, level)
+            if isinstance(value, str) and not QUANTILE_THRESHOLD.match(value):
+                problems.append(f"{path}.{level}: expected gCO2eq/kWh or a percentile like p75, got {value!r}")
+            elif isinstance(value, float) and value < 0:
+                problems.append(f"{path}.{level}: must be >= 0, got {value}")
+        high, critical, low = self.high, self.critical, self.low
+        if isinstance(high, float) and isinstance(critical, float) and critical < high:
+            problems.append(f"{path}.critical: must be >= high ({high})")
+        if isinstance(high, float) and isinstance(low, float) and low > high:
+            problems.append(f"{path}.low: must be <= high ({high})")
+        return problems
+
+
 @dataclass(frozen=True)
 class GridSettings:
     entsoe: EntsoeSettings = field(default_factory=EntsoeSettings)
@@ -205,9 +232,19 @@ class GridSettings:
     staleness_limit_seconds: float = 3 * 3600.0
     max_concurrent_requests: int = 4
     backoff: Backoff = field(default_factory=Backoff)
+    # Zone (or `default`) -> thresholds, exported as gridshift_carbon_intensity_threshold_grams_per_kwh
+    # for the alert rules. Relative ones (`p75`) follow the forecast window's quantile.
+    thresholds: Mapping[str, ZoneThresholds] = field(default_factory=lambda: MappingProxyType({}))
 
     def check(self, path: str) -> list[str]:
         problems = _positive(self, path, "staleness_limit_seconds", "max_concurrent_requests")
+        quantiles = {f"p{round(q * 100)}" for q in self.forecast.quantiles}
+        for zone, levels in self.thresholds.items():
+            for level in ("high", "critical", "low"):
+                value = getattr(levels, level)
+                if isinstance(value, str) and QUANTILE_THRESHOLD.match(value) and value not in quantiles:
+                    problems.append(f"{path}.thresholds.{zone}.{level}: {value} is not one of grid.forecast.quantiles "
+                                    f"({', '.join(sorted(quantiles))})")
         for psr_type, value in self.emission_factors.items():
             if not re.fullmatch(r"B\d\d", psr_type):
                 problems.append(f"{path}.emission_factors.{psr_type}: not an ENTSO-E production type (B01..B25)")
@@ -368,7 +405,13 @@ def _coerce(hint: Any, value: object, path: str, problems: list[str], env: Mappi
         items = [_coerce(item_hint, item, f"{path}[{i}]", problems, env) for i, item in enumerate(value)]
         return tuple(item for item in items if item is not _INVALID)
     if origin in (types.UnionType, typing.Union):
-        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+        members = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        for member in members[:-1]:  # the first member the value fits; the last one reports the problem
+            attempt: list[str] = []
+            coerced = _coerce(member, value, path, attempt, env)
+            if not attempt:
+                return coerced
+        hint = members[-1]
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if hint is int and isinstance(value, int) and not isinstance(value, bool):

@@ -35,6 +35,7 @@ GRID_FETCH_ERRORS = f"{PREFIX}_grid_fetch_errors"
 CARBON_INTENSITY_FORECAST_QUANTILE = f"{PREFIX}_carbon_intensity_forecast_quantile_grams_per_kwh"
 CARBON_INTENSITY_BEST_WINDOW_START = f"{PREFIX}_carbon_intensity_best_window_start_timestamp_seconds"
 CARBON_INTENSITY_BEST_WINDOW_MEAN = f"{PREFIX}_carbon_intensity_best_window_grams_per_kwh"
+CARBON_INTENSITY_THRESHOLD = f"{PREFIX}_carbon_intensity_threshold_grams_per_kwh"
 
 # Exporter self-health (documented in docs/metrics.md).
 BUILD_INFO = f"{PREFIX}_build"

@@ -55,7 +55,8 @@ def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.tim
         max_workers=grid.max_concurrent_requests, clock=clock, on_stored=entsoe.on_stored,
     )
     registry.register(GridCollector(
-        store=store, staleness_limit_seconds=grid.staleness_limit_seconds, forecast=grid.forecast, clock=clock,
+        store=store, staleness_limit_seconds=grid.staleness_limit_seconds, forecast=grid.forecast,
+        thresholds=grid.thresholds, clock=clock,
     ))
 
     def readiness() -> tuple[bool, dict[str, Any]]:

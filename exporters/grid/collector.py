@@ -7,14 +7,14 @@ on it), but `gridshift_grid_data_timestamp_seconds` stays, so the gap explains i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gridshift import names
-from gridshift.config import ForecastSettings
+from gridshift.config import ForecastSettings, ZoneThresholds
 from gridshift.durations import format_duration
 from gridshift.exporters.grid import mix
 from gridshift.exporters.grid.datasets import DatasetState, GridSnapshot, newest_timestamp
@@ -38,6 +38,7 @@ class _Families:
     forecast_quantile: GaugeMetricFamily
     best_window_start: GaugeMetricFamily
     best_window_mean: GaugeMetricFamily
+    threshold: GaugeMetricFamily
 
     @classmethod
     def empty(cls) -> _Families:
@@ -59,18 +60,26 @@ class _Families:
                                      "`duration` within the coming forecast window, unix time.", zone, source, names.DURATION),
             best_window_mean=_gauge(names.CARBON_INTENSITY_BEST_WINDOW_MEAN, "Mean intensity of that greenest window, "
                                     "gCO2eq/kWh.", zone, source, names.DURATION),
+            threshold=_gauge(names.CARBON_INTENSITY_THRESHOLD, "The zone's alert threshold per level, gCO2eq/kWh "
+                             "(relative thresholds follow the forecast window's quantile).", zone, names.LEVEL),
         )
 
     def all(self) -> list[GaugeMetricFamily]:
         return list(vars(self).values())
 
 
+# Whose forecast quantile a relative threshold follows when a zone has several sources.
+SOURCE_PREFERENCE = ("entsoe", "ukgrid", "electricitymaps", "replay", "static")
+LEVELS = ("high", "critical", "low")
+
+
 class GridCollector(Collector):
     def __init__(self, *, store: GridSnapshot, staleness_limit_seconds: float, forecast: ForecastSettings,
-                 clock: Callable[[], float] = time.time) -> None:
+                 thresholds: Mapping[str, ZoneThresholds] | None = None, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.staleness_limit_seconds = staleness_limit_seconds
         self.forecast_settings = forecast
+        self.thresholds = thresholds or {}
         self.clock = clock
 
     def describe(self) -> Iterator[Metric]:
@@ -79,9 +88,10 @@ class GridCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         families = _Families.empty()
         now = self.clock()
+        quantiles: dict[str, dict[str, dict[str, float]]] = {}  # zone -> source -> pNN -> value
         for (zone, source, dataset), state in sorted(self.store.current().items()):
             if isinstance(state.value, IntensitySeries):
-                self._add_intensity(families, state.value, state, now)
+                self._add_intensity(families, state.value, state, now, quantiles)
                 continue
             newest = newest_timestamp(state.value)
             if newest is None:
@@ -93,7 +103,22 @@ class GridCollector(Collector):
                 self._add_mix(families, zone, state.value)
             elif isinstance(state.value, mix.Reading):
                 families.load.add_metric([zone], state.value.watts)
+        self._add_thresholds(families, quantiles)
         return iter(families.all())
+
+    def _add_thresholds(self, families: _Families, quantiles: dict[str, dict[str, dict[str, float]]]) -> None:
+        """Thresholds of every zone that has a current intensity; a zone's own over `default`."""
+        default = self.thresholds.get("default", ZoneThresholds())
+        for zone in sorted(quantiles):
+            own = self.thresholds.get(zone, ZoneThresholds())
+            by_source = quantiles[zone]
+            ranked = sorted(by_source, key=lambda s: SOURCE_PREFERENCE.index(s) if s in SOURCE_PREFERENCE else 99)
+            for level in LEVELS:
+                value = getattr(own, level) if getattr(own, level) is not None else getattr(default, level)
+                if isinstance(value, str):
+                    value = next((by_source[s][value] for s in ranked if value in by_source[s]), None)
+                if value is not None:
+                    families.threshold.add_metric([zone, level], float(value))
 
     @staticmethod
     def _add_mix(families: _Families, zone: str, value: mix.GenerationMix) -> None:
@@ -104,7 +129,8 @@ class GridCollector(Collector):
             green = sum(watts for psr_type, watts in value.watts.items() if is_renewable(psr_type))
             families.renewable.add_metric([zone], green / total)
 
-    def _add_intensity(self, families: _Families, series: IntensitySeries, state: DatasetState, now: float) -> None:
+    def _add_intensity(self, families: _Families, series: IntensitySeries, state: DatasetState, now: float,
+                       quantiles: dict[str, dict[str, dict[str, float]]]) -> None:
         zone, source = series.zone, series.source
         current = series.current(now)
         if current is None:
@@ -113,26 +139,31 @@ class GridCollector(Collector):
         if now - current.start > self.staleness_limit_seconds:
             return
         families.intensity.add_metric([zone, source, series.basis], current.grams_per_kwh)
+        zone_quantiles = quantiles.setdefault(zone, {})
         if series.basis == "consumption":
             return  # flows are not forecast: the forecast families describe the production/provider series
         for horizon in names.FORECAST_HORIZONS:
             point = series.at(now + horizon)
             if point is not None:
                 families.forecast.add_metric([zone, source, format_duration(horizon)], point.grams_per_kwh)
-        self._add_window(families, series, now)
+        zone_quantiles[source] = self._add_window(families, series, now)
 
-    def _add_window(self, families: _Families, series: IntensitySeries, now: float) -> None:
+    def _add_window(self, families: _Families, series: IntensitySeries, now: float) -> dict[str, float]:
+        """Quantiles and best windows of the coming forecast window; returns the quantiles by `pNN`."""
         window_seconds = self.forecast_settings.window_hours * 3600
         ahead = series.ahead(now, window_seconds)
         if len(ahead) < 2:  # "among the greener hours of the coming day" needs a coming day
-            return
+            return {}
         labels = [series.zone, series.source]
         values = [point.grams_per_kwh for point in ahead]
+        found = {}
         for q in self.forecast_settings.quantiles:
-            families.forecast_quantile.add_metric([*labels, f"{q:g}"], quantile(values, q))
+            found[f"p{round(q * 100)}"] = value = quantile(values, q)
+            families.forecast_quantile.add_metric([*labels, f"{q:g}"], value)
         for hours in self.forecast_settings.best_window_hours:
             best = greenest_window(series, now=now, duration=hours * 3600, deadline=now + window_seconds)
             if best is not None:
                 duration = format_duration(hours * 3600)
                 families.best_window_start.add_metric([*labels, duration], best.start)
                 families.best_window_mean.add_metric([*labels, duration], best.mean_grams_per_kwh)
+        return found

@@ -218,3 +218,19 @@ def test_replay_provider_through_the_exporter(make_exporter, shared_data):
     running.clock.now += 5
     assert running.value(names.CARBON_INTENSITY, zone="DE", source="replay", basis="provider") == rows["2022-06-01 05:00:00"]
 
+
+
+def test_thresholds_absolute_relative_and_default(make_exporter, fake_entsoe, entsoe_xml):
+    day_ahead_for_fi(fake_entsoe, entsoe_xml)
+    running = make_exporter(zones=["FI"], now=FI_NEWEST + 1200, static={"ONPREM": 250}, grid={"thresholds": {
+        "default": {"high": 400, "critical": 600, "low": 100},
+        "FI": {"high": "p75", "low": "p25"},
+    }})
+    running.exporter.refresher.run_due()
+    threshold = names.CARBON_INTENSITY_THRESHOLD
+    p75 = running.value(names.CARBON_INTENSITY_FORECAST_QUANTILE, zone="FI", source="entsoe", quantile="0.75")
+    p25 = running.value(names.CARBON_INTENSITY_FORECAST_QUANTILE, zone="FI", source="entsoe", quantile="0.25")
+    assert running.value(threshold, zone="FI", level="high") == p75
+    assert running.value(threshold, zone="FI", level="low") == p25
+    assert running.value(threshold, zone="FI", level="critical") == 600  # from default
+    assert running.value(threshold, zone="ONPREM", level="high") == 400
