@@ -11,6 +11,8 @@ import sys
 
 # Modules under benchmarks/ that have a main(); run in this order.
 BENCHMARKS: tuple[str, ...] = ("grid_exporter", "forecast_error")
+BENCHMARKS += ("power_aggregation",)  # issue 5: namespace power exporter
+BENCHMARKS += ("action_service",)  # issue 6: action service
 
 
 def main() -> int:

@@ -41,10 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, else ~/.kube/config)")
     actions.set_defaults(run=_run_actions)
 
+    power = commands.add_parser("power-exporter",
+                                help="serve per-namespace power, energy and emissions (Kepler or the CPU estimator)")
+    power.add_argument("--config", help="YAML configuration file (see docs/configuration.md)")
+    power.add_argument("--port", type=int, help="override power.port")
+    power.set_defaults(run=_run_power_exporter)
+
     demo = commands.add_parser("demo", help="the whole loop on loopback from recorded real data, no token needed")
     demo.add_argument("--data", help="folder of recorded inputs (default: ../shared/data beside the checkout)")
-    demo.add_argument("--port", type=int, default=9500, help="exporter port (default 9500)")
     demo.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--speed", type=float, default=1800.0, help="trace seconds per second (default 1800: an hour in 2 s)")
     demo.set_defaults(run=_run_demo)
     return parser
 
@@ -117,10 +123,38 @@ def _run_actions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_power_exporter(args: argparse.Namespace) -> int:
+    from gridshift.exporters.power.app import build_power_exporter
+    from gridshift.exporters.power.discover import DiscoveryError, load_api_client
+    from gridshift.web import Server
+
+    config = _load(args.config)
+    if config is None:
+        return 2
+    configure_logging(config.log_level)
+    settings = config.power
+    try:
+        kube = load_api_client()
+    except DiscoveryError as error:
+        # Static Kepler targets need no API, but then every node is in the default zone.
+        if not settings.kepler.static_targets or settings.estimator.enabled:
+            print(f"gridshift: {error}", file=sys.stderr)
+            return 2
+        logging.getLogger("gridshift").warning("%s: every node is in zone %s", error, config.cluster.default_zone)
+        kube = None
+    exporter = build_power_exporter(settings, kube_api_client=kube, cluster=config.cluster)
+    server = Server(exporter.app, settings.listen_address, args.port or settings.port).start()
+    exporter.refresher.start()
+    wait_for_signal()
+    exporter.refresher.stop()
+    server.stop()
+    return 0
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from gridshift.demo import run_demo
 
-    return run_demo(data=args.data, port=args.port, duration=args.duration)
+    return run_demo(data=args.data, duration=args.duration, speed=args.speed)
 
 
 def wait_for_signal(timeout: float | None = None) -> None:

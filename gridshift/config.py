@@ -23,7 +23,9 @@ from typing import Any
 import yaml
 
 from gridshift import secrets, zones
+from gridshift.power_settings import PowerSettings
 from gridshift.secrets import Secret
+from gridshift.zone_settings import ClusterSettings
 
 
 class ConfigError(Exception):
@@ -253,18 +255,6 @@ class GridSettings:
         return problems
 
 
-@dataclass(frozen=True)
-class ClusterSettings:
-    """How nodes map to zones (CONTRACT.md "Zones"), shared by the power exporter and the actions."""
-
-    default_zone: str = ""
-    # Node label topology.kubernetes.io/region -> zone, for nodes without a gridshift.io/zone label.
-    region_to_zone: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-    def check(self, path: str) -> list[str]:
-        return []
-
-
 DEFAULT_PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 
 
@@ -318,6 +308,7 @@ class Config:
     grid: GridSettings = field(default_factory=GridSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     actions: ActionsSettings = field(default_factory=ActionsSettings)
+    power: PowerSettings = field(default_factory=PowerSettings)
 
     def check(self, path: str) -> list[str]:
         levels = ("debug", "info", "warning", "error")

@@ -99,9 +99,6 @@ class PowerSettings:
     node_refresh_seconds: float = 300.0
     # A container, namespace or node not seen for this long is dropped from memory and /metrics.
     forget_after_seconds: float = 3600.0
-    # CONTRACT.md: label gridshift.io/zone, else topology.kubernetes.io/region through this table, else default.
-    default_zone: str = "unknown"
-    region_to_zone: Mapping[str, str] = field(default_factory=_empty)
     kepler: KeplerSettings = field(default_factory=KeplerSettings)
     intensity: IntensitySettings = field(default_factory=IntensitySettings)
     estimator: EstimatorSettings = field(default_factory=EstimatorSettings)
@@ -117,10 +114,6 @@ class PowerSettings:
                             f"got {self.forget_after_seconds}")
         if not 0 < self.port < 65536:
             problems.append(f"{path}.port: must be between 1 and 65535, got {self.port}")
-        if not self.default_zone:
-            problems.append(f"{path}.default_zone: must not be empty")
-        problems += [f"{path}.region_to_zone.{region}: must not be empty"
-                     for region, zone in self.region_to_zone.items() if not zone]
         return problems
 
 

@@ -79,16 +79,23 @@ def _wait_ready(url: str, process: subprocess.Popen) -> dict:
     pytest.fail("exporter never became ready")
 
 
-def test_demo_runs_without_a_token_and_shows_the_zones(shared_data):
-    env = {k: v for k, v in os.environ.items() if k not in ("ENTSOE_API_KEY", "ENTSOE_API_KEY_FILE")}
-    result = subprocess.run([*GRIDSHIFT, "demo", "--duration", "3", "--port", str(free_port())],
-                            capture_output=True, text=True, env=env, timeout=60)
+def test_demo_runs_the_loop_without_a_token(shared_data):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENTSOE_API_KEY", "GRIDSHIFT_WEBHOOK_TOKEN"))}
+    result = subprocess.run([*GRIDSHIFT, "demo", "--duration", "16"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    fi = next(line for line in lines if "  FI  " in line)
-    assert "nuclear" in fi and "GW" in fi
-    assert any("  SE_4  " in line and "wind_onshore" in line for line in lines)
-    assert "stopped" in result.stdout
+    out = result.stdout
+    assert "Prometheus:" in out and "/alerts" in out
+    assert "team-batch" in out and "not opted in" in out
+    assert "2022-06-01 12:00" in out and "g/kWh" in out  # the replayed day, from noon
+    assert "alert: High" in out and "team-batch/trainer: hold pause (applied)" in out
+    assert "stopped" in out
+
+
+def test_demo_says_how_to_install_missing_tools(shared_data, tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}  # no prometheus, no alertmanager
+    result = subprocess.run([*GRIDSHIFT, "demo", "--duration", "1"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert "apt-get install prometheus prometheus-alertmanager" in result.stderr
 
 
 def test_demo_without_data_says_what_to_do(tmp_path):

@@ -23,6 +23,7 @@ from gridshift.exporters.power.records import CURRENT, PowerStore
 from gridshift.exporters.power.refresher import PowerRefresher
 from gridshift.exporters.power.scrape import KeplerScraper
 from gridshift.power_settings import PowerSettings
+from gridshift.zone_settings import ClusterSettings
 from gridshift.snapshot import SnapshotStore
 from gridshift.web import create_app
 
@@ -35,7 +36,7 @@ class PowerExporter:
     registry: CollectorRegistry
 
 
-def build_power_exporter(settings: PowerSettings, *, kube_api_client: Any | None,
+def build_power_exporter(settings: PowerSettings, *, kube_api_client: Any | None, cluster: ClusterSettings | None = None,
                          clock: Callable[[], float] = time.time) -> PowerExporter:
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
@@ -53,7 +54,8 @@ def build_power_exporter(settings: PowerSettings, *, kube_api_client: Any | None
         scraper = KeplerScraper(timeout_seconds=settings.scrape_timeout_seconds,
                                 max_workers=settings.max_concurrent_scrapes, clock=clock)
     refresher = PowerRefresher(
-        settings=settings, store=store, instruments=PowerInstruments(registry), inventory=inventory,
+        settings=settings, cluster=cluster or ClusterSettings(), store=store, instruments=PowerInstruments(registry),
+        inventory=inventory,
         intensity=intensity, scraper=scraper, estimator=estimator, estimator_node=estimator_node_name(settings),
         clock=clock,
     )

@@ -29,11 +29,18 @@ class DiscoveryError(Exception):
 
 
 def load_api_client() -> Any:
-    """An ApiClient from the pod's service account, else from ~/.kube/config (or $KUBECONFIG)."""
+    """An ApiClient from the pod's service account, else from $KUBECONFIG or ~/.kube/config.
+
+    DiscoveryError (reason `not_configured`) when there is neither.
+    """
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        try:
+            config.load_kube_config()
+        except (config.ConfigException, OSError) as error:
+            raise DiscoveryError("config", "not_configured", "no in-cluster service account and no usable "
+                                 f"kubeconfig ({type(error).__name__})") from None
     return client.ApiClient()
 
 

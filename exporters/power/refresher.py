@@ -20,10 +20,11 @@ from gridshift.exporters.power.discover import DiscoveryError, KubeInventory
 from gridshift.exporters.power.estimator import Estimator
 from gridshift.exporters.power.instruments import PowerInstruments
 from gridshift.exporters.power.intensity import Intensity, IntensityClient, IntensityError
-from gridshift.exporters.power.nodezones import node_zone
 from gridshift.exporters.power.records import CURRENT, NodeResult, PowerSnapshot, PowerStore, Target
 from gridshift.exporters.power.scrape import KeplerScraper
+from gridshift.nodezones import node_zone
 from gridshift.power_settings import PowerSettings
+from gridshift.zone_settings import ClusterSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,14 @@ UNKNOWN_POD_RELIST_SECONDS = 60.0
 
 
 class PowerRefresher:
-    def __init__(self, *, settings: PowerSettings, store: PowerStore, instruments: PowerInstruments,
+    def __init__(self, *, settings: PowerSettings, cluster: ClusterSettings, store: PowerStore, instruments: PowerInstruments,
                  inventory: KubeInventory | None, intensity: IntensityClient | None,
                  scraper: KeplerScraper | None = None, estimator: Estimator | None = None, estimator_node: str = "",
                  clock: Callable[[], float] = time.time) -> None:
         if (scraper is None) == (estimator is None):
             raise ValueError("give a Kepler scraper or an estimator, not both")
         self.settings, self.store, self.instruments, self.clock = settings, store, instruments, clock
+        self.cluster = cluster
         self.inventory, self.intensity, self.scraper, self.estimator = inventory, intensity, scraper, estimator
         self.estimator_node = estimator_node
         self.accumulator = Accumulator(forget_after_seconds=settings.forget_after_seconds)
@@ -127,8 +129,8 @@ class PowerRefresher:
         return {node: self._zone_of(node) for node in nodes}
 
     def _zone_of(self, node: str) -> str:
-        return node_zone(self.node_labels.get(node, {}), region_to_zone=self.settings.region_to_zone,
-                         default_zone=self.settings.default_zone)
+        return node_zone(self.node_labels.get(node, {}), region_to_zone=self.cluster.region_to_zone,
+                         default_zone=self.cluster.default_zone)
 
     def _refresh_intensities(self, now: float, zones: set[str]) -> None:
         if self.intensity is None:

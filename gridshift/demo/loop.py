@@ -1,0 +1,200 @@
+"""The whole gridshift loop on loopback: a replayed real intensity trace -> grid exporter ->
+Prometheus (the project's rules, accelerated) -> Alertmanager -> action service -> an emulated
+Kubernetes API holding a few teams' workloads. Used by `gridshift demo` and the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from gridshift.actions.app import ActionService, build_action_service
+from gridshift.config import build_config
+from gridshift.demo import processes
+from gridshift.demo.emulator import Emulator, make_api_client, running_emulator
+from gridshift.demo.entsoe_replay import create_replay_app
+from gridshift.exporters.grid.app import GridExporter, build_grid_exporter
+from gridshift.web import Server
+
+RULES = Path(__file__).resolve().parents[2] / "alertmanager" / "rules.yaml"
+ENTSOE_ZONES = ("FI", "SE_4", "DK_1", "SE_3")  # the zones of the recorded ENTSO-E payloads
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    trace: Path
+    zone: str = "DE"
+    start: str = "2022-06-01T12:00Z"  # from 380 g/kWh at noon through the evening peak and back
+    speed: float = 1800.0  # trace seconds per second: an hour in 2 s
+    thresholds: dict[str, float] = field(default_factory=lambda: {"high": 500.0, "critical": 600.0, "low": 400.0})
+
+
+# The demo cluster: what each team opted into, and what must never be touched.
+WORKLOADS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("team-batch", "Deployment", {"name": "trainer", "replicas": 4}),
+    ("team-batch", "CronJob", {"name": "nightly-report"}),
+    ("team-web", "Deployment", {"name": "frontend", "replicas": 6}),
+    ("team-web", "Deployment", {"name": "api", "replicas": 4, "hpa": (3, 10)}),
+    ("team-green", "Deployment", {"name": "crawler", "replicas": 1}),
+    ("team-critical", "Deployment", {"name": "backup", "replicas": 2}),
+    ("payments", "Deployment", {"name": "checkout", "replicas": 3}),
+    ("kube-system", "Deployment", {"name": "coredns", "replicas": 2}),
+)
+NAMESPACES: dict[str, dict[str, str]] = {
+    "team-batch": {"gridshift.io/action": "pause"},
+    "team-web": {"gridshift.io/action": "scale-down", "gridshift.io/min-replicas": "2"},
+    "team-green": {"gridshift.io/on-green": "scale-up", "gridshift.io/max-replicas": "5"},
+    "team-critical": {"gridshift.io/action": "pause", "gridshift.io/level": "critical"},
+    "payments": {},
+    "kube-system": {"gridshift.io/action": "pause"},  # protected: never touched
+}
+
+
+class Loop:
+    """Start with `with Loop(settings) as loop:`; everything stops on exit."""
+
+    def __init__(self, settings: LoopSettings) -> None:
+        self.settings = settings
+        self.token = secrets.token_urlsafe(24)
+        self._stack = ExitStack()
+        self.workdir = Path(tempfile.mkdtemp(prefix="gridshift-loop-"))
+        self.emulator: Emulator
+        self.exporter: GridExporter
+        self.actions: ActionService
+        self.prometheus: processes.Process
+        self.alertmanager: processes.Process
+        self.exporter_url = self.actions_url = ""
+
+    def __enter__(self) -> Loop:
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _start(self) -> None:
+        self.emulator = self._stack.enter_context(running_emulator())
+        seed_cluster(self.emulator, self.settings.zone)
+        self._start_exporter()
+        actions_port = processes.free_port()
+        self.actions_url = f"http://127.0.0.1:{actions_port}"
+        self.alertmanager = processes.start_alertmanager(
+            workdir=self.workdir, webhook_url=f"{self.actions_url}/api/v1/alerts", token=self.token)
+        self._stack.callback(self.alertmanager.stop)
+        self._start_actions(actions_port)
+        rules = processes.accelerated_rules(RULES, self.workdir / "rules.yaml")
+        self.prometheus = processes.start_prometheus(
+            workdir=self.workdir, rule_files=[rules], alertmanager_url=self.alertmanager.url,
+            scrape_targets={"gridshift-exporter": self.exporter_url.split("//")[1],
+                            "gridshift-actions": self.actions_url.split("//")[1]})
+        self._stack.callback(self.prometheus.stop)
+
+    def _start_exporter(self) -> None:
+        zone = self.settings.zone
+        # The recorded ENTSO-E payloads too, moved to the present: generation mixes for Prometheus.
+        entsoe = Server(create_replay_app(self.settings.trace.parent.parent), "127.0.0.1", 0).start()
+        self._stack.callback(entsoe.stop)
+        config = build_config({"grid": {
+            "replay": {"refresh_seconds": 1, "zones": {zone: {
+                "file": str(self.settings.trace), "speed": self.settings.speed, "start": self.settings.start}}},
+            "thresholds": {zone: self.settings.thresholds},
+            "entsoe": {"zones": list(ENTSOE_ZONES), "endpoint": f"http://127.0.0.1:{entsoe.port}/api"},
+        }}, env={"ENTSOE_API_KEY": "replay-needs-no-token"})
+        self.exporter = build_grid_exporter(config)
+        server = Server(self.exporter.app, "127.0.0.1", 0).start()
+        self.exporter_url = f"http://127.0.0.1:{server.port}"
+        self.exporter.refresher.start()
+        self._stack.callback(server.stop)
+        self._stack.callback(self.exporter.refresher.stop)
+
+    def _start_actions(self, port: int) -> None:
+        config = build_config({"actions": {"alertmanager_url": self.alertmanager.url, "reconcile_seconds": 5,
+                                           "exporter_url": self.exporter_url}}, env={"GRIDSHIFT_WEBHOOK_TOKEN": self.token})
+        api = self._stack.enter_context(make_api_client(self.emulator.base_url))
+        self.actions = build_action_service(config, api_client=api)
+        server = Server(self.actions.app, "127.0.0.1", port).start()
+        self.actions.reconciler.start()
+        self._stack.callback(server.stop)
+        self._stack.callback(self.actions.reconciler.stop)
+
+    # --- what a person (or a test) looks at ---------------------------------------------------
+
+    def workloads(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(namespace, name) -> replicas / suspend of every demo workload, and its HPA bounds."""
+        found = {}
+        for namespace, kind, spec in WORKLOADS:
+            resource = "apps/v1/deployments" if kind == "Deployment" else "batch/v1/cronjobs"
+            obj = self.emulator.state(resource, namespace, spec["name"])
+            entry = {"replicas": obj["spec"].get("replicas"), "suspend": obj["spec"].get("suspend"),
+                     "held": "gridshift.io/state" in (obj["metadata"].get("annotations") or {})}
+            if "hpa" in spec:
+                hpa = self.emulator.state("autoscaling/v2/horizontalpodautoscalers", namespace, spec["name"])
+                entry["hpa"] = (hpa["spec"].get("minReplicas"), hpa["spec"]["maxReplicas"])
+                entry["held"] = entry["held"] or "gridshift.io/state" in (hpa["metadata"].get("annotations") or {})
+            found[(namespace, spec["name"])] = {k: v for k, v in entry.items() if v is not None}
+        return found
+
+    def firing_alerts(self) -> list[dict[str, Any]]:
+        answer = requests.get(f"{self.prometheus.url}/api/v1/alerts", timeout=5).json()
+        return [a for a in answer["data"]["alerts"] if a["state"] == "firing"]
+
+    def intensity(self) -> float | None:
+        answer = requests.get(f"{self.exporter_url}/api/v1/intensity", params={"zone": self.settings.zone}, timeout=5)
+        values = answer.json().get("values") if answer.status_code == 200 else None
+        return values[0]["grams_per_kwh"] if values else None
+
+    def decisions(self) -> list[dict[str, Any]]:
+        return self.actions.decisions.recent(limit=1000)
+
+
+def seed_cluster(emulator: Emulator, zone: str) -> None:
+    for index in (1, 2):
+        emulator.add({"apiVersion": "v1", "kind": "Node", "metadata": {
+            "name": f"node-{index}", "labels": {"gridshift.io/zone": zone, "kubernetes.io/hostname": f"node-{index}"}}})
+    for name, opted in NAMESPACES.items():
+        emulator.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": name, "annotations": {**opted, **({"gridshift.io/zone": zone} if opted else {})}}})
+    for namespace, kind, spec in WORKLOADS:
+        emulator.add(_workload(namespace, kind, spec))
+        if "hpa" in spec:
+            low, high = spec["hpa"]
+            emulator.add({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                          "metadata": {"name": spec["name"], "namespace": namespace},
+                          "spec": {"minReplicas": low, "maxReplicas": high, "scaleTargetRef": {
+                              "apiVersion": "apps/v1", "kind": "Deployment", "name": spec["name"]}}})
+
+
+def _workload(namespace: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    name = spec["name"]
+    template = {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": name, "image": f"example.com/{name}:1"}], "restartPolicy": "Never"}}
+    metadata = {"name": name, "namespace": namespace}
+    if kind == "CronJob":
+        return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": metadata,
+                "spec": {"schedule": "0 2 * * *", "suspend": False, "jobTemplate": {"spec": {"template": template}}}}
+    template["spec"].pop("restartPolicy")
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
+            "spec": {"replicas": spec["replicas"], "selector": {"matchLabels": {"app": name}}, "template": template}}
+
+
+def wait_for(condition: Any, *, timeout: float, every: float = 0.25) -> bool:
+    """Poll `condition()` until it is true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return bool(condition())
