@@ -52,8 +52,8 @@ def _introduce(loop: object) -> None:
     print(f"  grid exporter:  {loop.exporter_url}/metrics")  # type: ignore[attr-defined]
     print(f"  action service: {loop.actions_url}/api/v1/decisions")  # type: ignore[attr-defined]
     print("  teams:")
-    for name, annotations in NAMESPACES.items():
-        opted = ", ".join(f"{k.split('/')[1]}={v}" for k, v in annotations.items()) or "not opted in"
+    for name, wanted in NAMESPACES.items():
+        opted = ", ".join(f"{k.split('/')[1]}={v}" for k, v in wanted.items()) or "not opted in"
         print(f"    {name:14} {opted}{'  (protected)' if name == 'kube-system' else ''}")
     print("  Ctrl-C stops.\n")
     print(f"{'time':8}  {'grid time':16}  {'intensity':>10}  alerts / actions")
