@@ -87,7 +87,12 @@ def _labels(value: Any, where: str) -> dict[str, str]:
         raise PayloadError(f"{where} must be an object of strings")
     for key, item in value.items():
         if not isinstance(item, str) or len(key) > MAX_LABEL_LENGTH or len(item) > MAX_LABEL_LENGTH:
-            raise PayloadError(f"{where}.{str(key)[:40]} must be a string of at most {MAX_LABEL_LENGTH} characters")
+            raise PayloadError(f"{where}.{str(key)[:40]!r} must be a string of at most {MAX_LABEL_LENGTH} characters")
+        try:  # a lone surrogate survives JSON but no UTF-8 output (metrics, logs, Events)
+            key.encode("utf-8")
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PayloadError(f"{where} has a label that is not valid Unicode text") from None
     return dict(value)
 
 

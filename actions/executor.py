@@ -52,6 +52,12 @@ class Executor:
                 return self._hold(decision, kind, obj)
             if decision.verb == "restore":
                 return self._restore(decision, kind, obj)
+            if decision.verb == "resume":
+                state = decode(_annotations(obj)[names.ANNOTATION_STATE])
+                if self.dry_run:
+                    return Outcome("dry_run", "would resume the moved Job")
+                self._resume_job(decision, dict(obj), state.original)
+                return Outcome("applied", decision.reason)
         except KubeError as error:
             return Outcome("failed", str(error), error=error)
         return Outcome("skipped", decision.reason)
@@ -94,6 +100,9 @@ class Executor:
                      "left as set")
             result = Outcome("skipped", event[1], current, current)
         elif kind is kinds.JOB and state.action == "migrate":
+            suspend = kinds.JOB.suspend
+            assert suspend is not None
+            operations[1:1] = _set_fields({suspend: state.original.get(suspend) or False}, obj)  # never left suspended
             event = ("GridshiftLeftInPlace", f"{decision.reason}; the Job stays in {state.target_zone}: moving it back "
                      "would restart its pods")
             result = Outcome("restored", event[1], current, current)

@@ -24,7 +24,7 @@ ACTION_VALUES = (*HOLD_ACTIONS, "none")
 LEVEL_RANK = {"high": 1, "critical": 2}
 RELEASED = "gridshift.io/released"  # the alert a max-delay restore was for: not held again for it
 
-Verb = Literal["hold", "restore", "keep", "skip"]
+Verb = Literal["hold", "restore", "resume", "keep", "skip"]
 
 
 class PolicyError(ValueError):
@@ -248,6 +248,10 @@ def _while_held(base: dict[str, str], namespace: NamespaceView, workload: Worklo
         decision = _restore(base, holder_kind, holder, state, f"restored: held for max-delay ({hours:g} h), whatever the intensity")
         return Decision(**{**decision.__dict__, "released": True})
     if _triggers(namespace, policy, state.action, context):
+        if holder_kind is kinds.JOB and state.action == "migrate" and state.applied.get(kinds.JOB.suspend) is True:
+            # Moving a Job is two writes; the second (resume) failed last time: finish it.
+            return Decision("resume", reason="resuming the moved Job", action=state.action, alert=state.alert,
+                            target_kind=kinds.JOB.name, target_name=workload.name, **base)
         return Decision("keep", reason="the alert is still active", action=state.action, alert=state.alert, **base)
     return _restore(base, holder_kind, holder, state, "restored: the alert resolved")
 
@@ -265,8 +269,10 @@ def _maybe_hold(base: dict[str, str], namespace: NamespaceView, workload: Worklo
         if not triggers:
             continue
         trigger = triggers[0]
-        if workload.annotations.get(RELEASED) == alert_id(trigger):
-            return None  # max-delay already released it for this alert
+        markers = {(obj.get("metadata", {}).get("annotations") or {}).get(RELEASED)
+                   for obj in (workload.obj, workload.hpa, workload.propagation) if obj is not None}
+        if alert_id(trigger) in markers:
+            return None  # max-delay already released it (or its HPA) for this alert
         return _hold(base, namespace, workload, policy, action, trigger, context)
     return None
 
@@ -374,6 +380,8 @@ def _scale_up(workload: Workload, policy: Policy, reason: str, common: dict[str,
         return Decision("skip", reason="on-green scale-up applies to Deployments and StatefulSets without an HPA",
                         action="scale-up", **common)
     current = get_path(workload.obj, pointer) or 0
+    if current == 0:
+        return Decision("skip", reason="at 0 replicas: left as set", action="scale-up", **common)
     if policy.max_replicas is None or current >= policy.max_replicas:
         return Decision("skip", reason=f"already at {current} replicas", action="scale-up", **common)
     return Decision("hold", reason=f"{reason}; green surplus: {current} -> {policy.max_replicas} replicas",

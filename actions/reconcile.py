@@ -71,6 +71,7 @@ class Reconciler:
         self._wake.set()
 
     def start(self) -> None:
+        self._idle.clear()  # the first pass is pending from now on
         self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
         self._thread.start()
 
@@ -147,12 +148,15 @@ class Reconciler:
     def _view(self, namespace: Mapping[str, Any], cluster: ClusterRead) -> NamespaceView | None:
         """A namespace worth deciding on: opted in, or holding something gridshift changed."""
         name = namespace["metadata"]["name"]
+        if name in self.protected:
+            return None  # never touched, not even to undo a state someone copied into it
         annotations = namespace["metadata"].get("annotations") or {}
         objects = cluster.objects.get(name, {})
         holds = any(names.ANNOTATION_STATE in (o["metadata"].get("annotations") or {})
                     for items in objects.values() for o in items)
-        opted = any(key in annotations for key in (names.ANNOTATION_ACTION, names.ANNOTATION_ON_GREEN)) or any(
-            names.ANNOTATION_ACTION in (o["metadata"].get("annotations") or {}) for items in objects.values() for o in items)
+        opt_in = (names.ANNOTATION_ACTION, names.ANNOTATION_ON_GREEN)
+        opted = any(key in annotations for key in opt_in) or any(
+            key in (o["metadata"].get("annotations") or {}) for items in objects.values() for o in items for key in opt_in)
         if not (opted or holds):
             return None
         zone = annotations.get(names.ANNOTATION_ZONE) or self._namespace_zone(name, cluster)
@@ -191,10 +195,11 @@ class Reconciler:
         for zone in alerting:
             greener = [(g, z) for z, g in intensity.items()
                        if z in node_zones and z not in alerting and g < intensity.get(zone, float("inf"))]
-            if greener:
-                grams, best = min(greener)
-                label, values = _zone_selector(best, cluster)
-                targets[zone] = MigrationTarget(zone=best, label=label, values=values, grams_per_kwh=grams)
+            for grams, best in sorted(greener):
+                selector = _zone_selector(best, cluster)
+                if selector is not None:  # a zone no node label can select is no target
+                    targets[zone] = MigrationTarget(zone=best, label=selector[0], values=selector[1], grams_per_kwh=grams)
+                    break
         return targets
 
     def _cluster_targets(self) -> dict[str, ClusterTarget]:
@@ -224,16 +229,23 @@ class Reconciler:
                     break
                 target = {kinds.HPA.name: workload.hpa, kinds.PROPAGATION_POLICY.name: workload.propagation}.get(
                     decision.target_kind) or workload.obj
-                if decision.verb in ("hold", "restore"):
+                if decision.verb in ("hold", "restore", "resume"):
                     outcome = self.executor.apply(decision, target)
                     if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:
-                        workload = self._reread(workload)
-                        if workload is None:
+                        fresh = self._reread(workload)
+                        if fresh is None:
                             break
+                        if outcome.error.status == 422 and _version(fresh, decision) == _version(workload, decision):
+                            # 422 on an unchanged object: the patch is invalid, not raced. Retrying cannot help.
+                            self.decisions.record(decision, Outcome("failed", f"refused as invalid: {outcome.error}"))
+                            break
+                        workload = fresh
                         continue
                     self.decisions.record(decision, outcome)
                     if outcome.result == "applied" or (decision.verb == "restore" and outcome.result == "failed"):
                         held[(view.name, decision.action)] += 1
+                    if decision.verb == "restore" and outcome.result == "restored":
+                        self.trigger()  # what replaces a restored hold (on-green, another action) need not wait
                 elif decision.verb == "keep":
                     held[(view.name, decision.action)] += 1
                 else:
@@ -262,6 +274,13 @@ class Reconciler:
             self.instruments.active_alerts.labels(zone, level).set(count)
 
 
+def _version(workload: Workload, decision: Any) -> str:
+    """The resourceVersion of the object a decision patches."""
+    target = {kinds.HPA.name: workload.hpa, kinds.PROPAGATION_POLICY.name: workload.propagation}.get(
+        decision.target_kind) or workload.obj
+    return str(target.get("metadata", {}).get("resourceVersion", ""))
+
+
 def _hpa_target(hpa: Mapping[str, Any]) -> tuple[str, str]:
     ref = hpa.get("spec", {}).get("scaleTargetRef") or {}
     return ref.get("kind", ""), ref.get("name", "")
@@ -276,11 +295,13 @@ def _propagation_for(policies: Sequence[Mapping[str, Any]], kind: str, name: str
     return None
 
 
-def _zone_selector(zone: str, cluster: ClusterRead) -> tuple[str, tuple[str, ...]]:
-    """The node label that selects `zone`'s nodes: gridshift.io/zone when they all carry it, else their regions."""
+def _zone_selector(zone: str, cluster: ClusterRead) -> tuple[str, tuple[str, ...]] | None:
+    """The node label that selects exactly `zone`'s nodes: gridshift.io/zone when they all carry it,
+    else their regions when they all have one; None when they are in the zone only by default."""
     members = [labels for node, labels in cluster.node_labels.items() if cluster.node_zones[node] == zone]
     if all(labels.get(names.NODE_ZONE_LABEL) == zone for labels in members):
         return names.NODE_ZONE_LABEL, (zone,)
-    regions = sorted({labels[names.REGION_LABEL] for labels in members if names.REGION_LABEL in labels})
-    return names.REGION_LABEL, tuple(regions)
+    if all(names.REGION_LABEL in labels for labels in members):
+        return names.REGION_LABEL, tuple(sorted({labels[names.REGION_LABEL] for labels in members}))
+    return None
 

@@ -36,13 +36,15 @@ def create_webhook(*, token: Secret | None, book: AlertBook, trigger: Callable[[
             return error(413, f"body larger than {max_body_bytes} bytes")
         if request.mimetype != "application/json":
             return error(415, "expected Content-Type: application/json")
-        body = request.get_data(cache=False)
+        body = request.stream.read(max_body_bytes + 1)  # a chunked body has no Content-Length to check first
         if len(body) > max_body_bytes:
             return error(413, f"body larger than {max_body_bytes} bytes")
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return error(400, "the body is not JSON")
+        except RecursionError:
+            return error(400, "the body is nested too deeply")
         try:
             parsed = parse_payload(document)
         except PayloadError as problem:

@@ -23,3 +23,18 @@ def test_forecast_error_benchmark_runs():
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("persistence 24 h") == 5  # one row per recorded trace
+
+
+def test_action_service_benchmark_runs(tmp_path):
+    import json
+
+    output = tmp_path / "action_service.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.action_service", "--namespaces", "3,6", "--posts", "5", "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "hold: webhook POST -> all patched" in result.stdout
+    sizes = json.loads(output.read_text())["sizes"]
+    assert [(size["namespaces"], size["workloads"]) for size in sizes] == [(3, 15), (6, 30)]
+    assert all(size["emulator"]["requests"]["POST events"] == 2 * size["workloads"] for size in sizes)
