@@ -1,0 +1,282 @@
+{{/* Names ---------------------------------------------------------------------------------- */}}
+
+{{- define "gridshift.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The release's base name; a release called "gridshift" gives gridshift-exporter, gridshift-actions, ... */}}
+{{- define "gridshift.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "gridshift.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels: include "gridshift.labels" (dict "ctx" $ "component" "exporter") */}}
+{{- define "gridshift.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "gridshift.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end }}
+
+{{- define "gridshift.labels" -}}
+helm.sh/chart: {{ include "gridshift.chart" .ctx }}
+{{ include "gridshift.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: gridshift
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "gridshift.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/* Secrets --------------------------------------------------------------------------------- */}}
+
+{{- define "gridshift.webhookSecretName" -}}
+{{- .Values.webhook.existingSecret | default (printf "%s-webhook-token" (include "gridshift.fullname" .)) }}
+{{- end }}
+
+{{- define "gridshift.webhookSecretKey" -}}
+{{- if .Values.webhook.existingSecret }}{{ .Values.webhook.existingSecretKey }}{{ else }}token{{ end }}
+{{- end }}
+
+{{- define "gridshift.entsoeSecretName" -}}
+{{- .Values.entsoe.existingSecret | default (printf "%s-entsoe" (include "gridshift.fullname" .)) }}
+{{- end }}
+
+{{- define "gridshift.entsoeSecretKey" -}}
+{{- if .Values.entsoe.existingSecret }}{{ .Values.entsoe.existingSecretKey }}{{ else }}api-key{{ end }}
+{{- end }}
+
+{{- define "gridshift.electricityMapsSecretName" -}}
+{{- .Values.electricityMaps.existingSecret | default (printf "%s-electricitymaps" (include "gridshift.fullname" .)) }}
+{{- end }}
+
+{{- define "gridshift.electricityMapsSecretKey" -}}
+{{- if .Values.electricityMaps.existingSecret }}{{ .Values.electricityMaps.existingSecretKey }}{{ else }}token{{ end }}
+{{- end }}
+
+{{- define "gridshift.entsoeEnabled" -}}
+{{- $grid := .Values.config.grid | default dict }}
+{{- $entsoe := $grid.entsoe | default dict }}
+{{- if or $entsoe.zones $entsoe.neighbours }}true{{ end }}
+{{- end }}
+
+{{- define "gridshift.electricityMapsEnabled" -}}
+{{- $grid := .Values.config.grid | default dict }}
+{{- $maps := $grid.electricitymaps | default dict }}
+{{- if $maps.zones }}true{{ end }}
+{{- end }}
+
+{{/* Where things are ------------------------------------------------------------------------ */}}
+
+{{- define "gridshift.exporterURL" -}}
+{{- printf "http://%s-exporter.%s.svc:9500" (include "gridshift.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{- define "gridshift.webhookURL" -}}
+{{- printf "http://%s-actions.%s.svc:9600/api/v1/alerts" (include "gridshift.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* The Kepler subchart's Service name: its own fullname rule, under the dependency's name. */}}
+{{- define "gridshift.keplerService" -}}
+{{- if .Values.kepler.fullnameOverride }}
+{{- .Values.kepler.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default "kepler" .Values.kepler.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "gridshift.keplerNamespace" -}}
+{{- .Values.keplerServiceMonitor.namespace | default .Release.Namespace }}
+{{- end }}
+
+{{/* Per-component configuration files --------------------------------------------------------- */}}
+
+{{- define "gridshift.config.exporter" -}}
+{{- $config := dict "log_level" .Values.config.log_level }}
+{{- $_ := set $config "exporter" (dict "listen_address" "0.0.0.0" "port" 9500) }}
+{{- $_ := set $config "grid" (deepCopy (.Values.config.grid | default dict)) }}
+{{- toYaml $config }}
+{{- end }}
+
+{{- define "gridshift.config.actions" -}}
+{{- $actions := deepCopy (.Values.config.actions | default dict) }}
+{{- if not $actions.exporter_url }}
+{{- $_ := set $actions "exporter_url" (include "gridshift.exporterURL" .) }}
+{{- end }}
+{{- if .Values.karmada.enabled }}
+{{- $_ := set $actions "karmada_clusters" (deepCopy .Values.karmada.clusters) }}
+{{- end }}
+{{- $_ := set $actions "listen_address" "0.0.0.0" }}
+{{- $_ := set $actions "port" 9600 }}
+{{- $config := dict "log_level" .Values.config.log_level "cluster" (deepCopy (.Values.config.cluster | default dict)) "actions" $actions }}
+{{- toYaml $config }}
+{{- end }}
+
+{{- define "gridshift.config.power" -}}
+{{- $power := deepCopy (.Values.config.power | default dict) }}
+{{- $intensity := $power.intensity | default dict }}
+{{- if not $intensity.url }}
+{{- $_ := set $intensity "url" (include "gridshift.exporterURL" .) }}
+{{- end }}
+{{- $_ := set $power "intensity" $intensity }}
+{{- if and .Values.kepler.enabled (not .Values.power.estimator.enabled) }}
+{{- $kepler := $power.kepler | default dict }}
+{{- if not $kepler.namespace }}{{ $_ := set $kepler "namespace" .Release.Namespace }}{{ end }}
+{{- if not $kepler.service }}{{ $_ := set $kepler "service" (include "gridshift.keplerService" .) }}{{ end }}
+{{- $_ := set $power "kepler" $kepler }}
+{{- end }}
+{{- $estimator := $power.estimator | default dict }}
+{{- $_ := set $estimator "enabled" (.Values.power.estimator.enabled | default false) }}
+{{- $_ := set $power "estimator" $estimator }}
+{{- $_ := set $power "listen_address" "0.0.0.0" }}
+{{- $_ := set $power "port" 9501 }}
+{{- $config := dict "log_level" .Values.config.log_level "cluster" (deepCopy (.Values.config.cluster | default dict)) "power" $power }}
+{{- toYaml $config }}
+{{- end }}
+
+{{- define "gridshift.powerEnabled" -}}
+{{- if or .Values.power.enabled .Values.power.estimator.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The namespace Kepler's EndpointSlices are listed in (the power exporter's Role). */}}
+{{- define "gridshift.power.keplerNamespace" -}}
+{{- $power := .Values.config.power | default dict }}
+{{- $kepler := $power.kepler | default dict }}
+{{- if $kepler.namespace }}{{ $kepler.namespace }}{{ else if .Values.kepler.enabled }}{{ .Release.Namespace }}{{ else }}kepler{{ end }}
+{{- end }}
+
+{{- define "gridshift.power.discoversKepler" -}}
+{{- $power := .Values.config.power | default dict }}
+{{- $kepler := $power.kepler | default dict }}
+{{- if and (not .Values.power.estimator.enabled) (not $kepler.static_targets) }}true{{ end }}
+{{- end }}
+
+{{/* Checks that need more than one value; values.schema.json checks the rest. ---------------- */}}
+
+{{- define "gridshift.validate" -}}
+{{- if and (include "gridshift.entsoeEnabled" .) (not .Values.entsoe.apiKey) (not .Values.entsoe.existingSecret) }}
+{{- fail "config.grid.entsoe.zones is set, but there is no ENTSO-E token: set entsoe.apiKey or entsoe.existingSecret (the exporter refuses to start without it)" }}
+{{- end }}
+{{- if and (include "gridshift.electricityMapsEnabled" .) (not .Values.electricityMaps.token) (not .Values.electricityMaps.existingSecret) }}
+{{- fail "config.grid.electricitymaps.zones is set, but there is no token: set electricityMaps.token or electricityMaps.existingSecret" }}
+{{- end }}
+{{- if and .Values.karmada.enabled (not .Values.karmada.clusters) }}
+{{- fail "karmada.enabled is true but karmada.clusters is empty: map each Karmada member cluster to its zone, e.g. {member-de: DE_LU}" }}
+{{- end }}
+{{- if and (not .Values.karmada.enabled) .Values.karmada.clusters }}
+{{- fail "karmada.clusters is set but karmada.enabled is false: the action service would be refused access to PropagationPolicies" }}
+{{- end }}
+{{- $actions := .Values.config.actions | default dict }}
+{{- if hasKey $actions "karmada_clusters" }}
+{{- fail "config.actions.karmada_clusters is set by the chart: use karmada.enabled and karmada.clusters (they also grant the RBAC)" }}
+{{- end }}
+{{- if and .Values.kepler.enabled .Values.power.estimator.enabled }}
+{{- fail "kepler.enabled and power.estimator.enabled are both true: the power exporter reads Kepler or estimates, not both (namespaces would be counted twice)" }}
+{{- end }}
+{{- end }}
+
+{{/* Pod pieces shared by every component ----------------------------------------------------- */}}
+
+{{/* include "gridshift.container" (dict "ctx" $ "component" "exporter" "args" (list ...) "port" 9500 "values" .Values.exporter) */}}
+{{- define "gridshift.container" -}}
+- name: {{ .component }}
+  image: {{ include "gridshift.image" .ctx | quote }}
+  imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
+  args:
+    {{- toYaml .args | nindent 4 }}
+  ports:
+    - name: http
+      containerPort: {{ .port }}
+      protocol: TCP
+  {{- with .env }}
+  env:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  livenessProbe:
+    httpGet: {path: /healthz, port: http}
+    initialDelaySeconds: 10
+    periodSeconds: 20
+    timeoutSeconds: 5
+    failureThreshold: 3
+  readinessProbe:
+    httpGet: {path: /readyz, port: http}
+    periodSeconds: 10
+    timeoutSeconds: 5
+    failureThreshold: 3
+  resources:
+    {{- toYaml .values.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .ctx.Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    - name: config
+      mountPath: /etc/gridshift
+      readOnly: true
+    - name: tmp
+      mountPath: /tmp
+    {{- with .mounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end }}
+
+{{- define "gridshift.podScheduling" -}}
+{{- with .ctx.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{- define "gridshift.podMetadata" -}}
+labels:
+  {{- include "gridshift.selectorLabels" (dict "ctx" .ctx "component" .component) | nindent 2 }}
+  {{- with .values.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+annotations:
+  checksum/config: {{ .config | sha256sum }}
+  {{- with .values.podAnnotations }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/* Labels for prometheus-operator objects: ours plus what the user's Prometheus selects on. */}}
+{{- define "gridshift.monitoringLabels" -}}
+{{ include "gridshift.labels" . }}
+{{- with .ctx.Values.prometheusOperator.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

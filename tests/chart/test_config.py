@@ -1,0 +1,116 @@
+"""The configuration files the chart renders are ones gridshift itself accepts.
+
+Aspects: in every value combination each component's file loads with gridshift's own loader
+(gridshift.config.build_config: unknown keys, bad values and missing secrets all fail), given
+exactly the secrets the chart hands that pod; each component gets only its sections; the chart's
+ports are the ones the containers, probes and Services use; the chart fills in what it knows
+(the exporter's address, Kepler's Service, the Karmada members, the estimator switch); the
+container arguments are subcommands of the `gridshift` command line.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gridshift import secrets
+from gridshift.cli import _parser
+from gridshift.config import build_config
+from tests.chart.render import COMBINATIONS, NAMESPACE, RELEASE, Rendered, render
+
+EXPORTER_URL = f"http://{RELEASE}-exporter.{NAMESPACE}.svc:9500"
+SECTIONS = {"exporter": {"log_level", "exporter", "grid"}, "actions": {"log_level", "cluster", "actions"},
+            "power": {"log_level", "cluster", "power"}}
+WORKLOAD = {"exporter": "gridshift-exporter", "actions": "gridshift-actions", "power": "gridshift-power"}
+
+
+def env_of(rendered: Rendered, component: str) -> dict[str, str]:
+    """The secrets the chart hands this component's pod, as values (read from the rendered Secrets)."""
+    import base64
+
+    workload = next(w for w in rendered.workloads() if w["metadata"]["name"] == WORKLOAD[component])
+    pod = workload["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    env = {}
+    for item in pod["containers"][0].get("env", []):
+        if item["name"].endswith("_FILE"):
+            directory, key = item["value"].rsplit("/", 1)
+            secret_name = volumes[mounts[directory]]["secret"]["secretName"]
+            if rendered.has("Secret", secret_name):
+                env[item["name"].removesuffix("_FILE")] = base64.b64decode(rendered.get("Secret", secret_name)["data"][key]).decode()
+            else:  # an existingSecret: its content is the user's
+                env[item["name"].removesuffix("_FILE")] = f"value-of-{secret_name}-{key}"
+    return env
+
+
+def components(rendered: Rendered) -> list[str]:
+    return [c for c in SECTIONS if any(w["metadata"]["name"] == WORKLOAD[c] for w in rendered.workloads())]
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS)
+def test_every_rendered_config_loads_with_gridshifts_own_loader(combination):
+    rendered = render(COMBINATIONS[combination])
+    for component in components(rendered):
+        raw = rendered.config(component)
+        assert set(raw) == SECTIONS[component], component
+        config = build_config(raw, env=env_of(rendered, component), source=f"{component}.yaml")
+        port = {"exporter": config.exporter.port, "actions": config.actions.port, "power": config.power.port}[component]
+        workload = next(w for w in rendered.workloads() if w["metadata"]["name"] == WORKLOAD[component])
+        assert workload["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == port
+        service = rendered.get("Service", WORKLOAD[component])
+        assert service["spec"]["ports"] == [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]
+
+
+def test_without_its_secret_a_component_would_refuse_the_config():
+    """The loader really checks secrets: the ENTSO-E zones need the token the chart mounts."""
+    from gridshift.config import ConfigError
+
+    rendered = render(COMBINATIONS["tokens-inline"])
+    with pytest.raises(ConfigError, match="ENTSOE_API_KEY"):
+        build_config(rendered.config("exporter"), env={})
+    assert secrets.ENTSOE_API_KEY not in env_of(rendered, "actions")  # the action service never gets it
+
+
+def test_the_chart_fills_in_what_it_knows():
+    rendered = render(COMBINATIONS["everything"])
+    actions = rendered.config("actions")["actions"]
+    assert actions["exporter_url"] == EXPORTER_URL
+    assert actions["karmada_clusters"] == {"member-de": "DE_LU"}
+    assert actions["alertmanager_url"] == "http://alertmanager.monitoring.svc:9093"
+    assert actions["dry_run"] is True
+    power = rendered.config("power")["power"]
+    assert power["intensity"]["url"] == EXPORTER_URL
+    assert power["kepler"] == {"namespace": NAMESPACE, "service": f"{RELEASE}-kepler"}
+    assert power["estimator"] == {"enabled": False}
+    assert rendered.config("exporter")["grid"]["static"] == {"zones": {"ONPREM": 250}}
+    assert rendered.config("power")["cluster"] == rendered.config("actions")["cluster"] == {
+        "default_zone": "ONPREM", "region_to_zone": {}}
+
+
+def test_the_kepler_service_name_follows_the_subcharts_naming():
+    # kepler.fullname: the release name when it contains "kepler", else <release>-kepler
+    assert render(COMBINATIONS["kepler"], name="kepler-green").config("power")["power"]["kepler"]["service"] == "kepler-green"
+    assert render(COMBINATIONS["kepler"], name="prod").config("power")["power"]["kepler"]["service"] == "prod-kepler"
+
+
+def test_the_estimator_switch_and_the_user_kepler_are_kept():
+    assert render(COMBINATIONS["estimator"]).config("power")["power"]["estimator"] == {"enabled": True}
+    assert "kepler" not in render(COMBINATIONS["estimator"]).config("power")["power"]
+    assert render(COMBINATIONS["kepler-external"]).config("power")["power"]["kepler"]["service"] == "kepler-exporter"
+
+
+def test_a_config_change_rolls_the_pods():
+    before = render().get("Deployment", "gridshift-actions")["spec"]["template"]["metadata"]["annotations"]
+    after = render({"config": {"actions": {"dry_run": True}}}).get("Deployment", "gridshift-actions")
+    assert after["spec"]["template"]["metadata"]["annotations"]["checksum/config"] != before["checksum/config"]
+    exporter = render({"config": {"actions": {"dry_run": True}}}).get("Deployment", "gridshift-exporter")
+    assert (exporter["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+            == render().get("Deployment", "gridshift-exporter")["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+
+@pytest.mark.parametrize("combination", ["defaults", "estimator"])
+def test_container_arguments_are_gridshift_subcommands(combination):
+    for workload in render(COMBINATIONS[combination]).workloads():
+        args = workload["spec"]["template"]["spec"]["containers"][0]["args"]
+        parsed = _parser().parse_args(args)  # argparse exits on an unknown subcommand or option
+        assert parsed.config == args[2] and callable(parsed.run)
