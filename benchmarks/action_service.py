@@ -38,10 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
-import platform
-import resource
 import subprocess
 import sys
 import threading
@@ -55,9 +51,10 @@ from typing import Any
 
 import psutil
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-ROOT = Path(__file__).resolve().parents[1]
-MIB = 1024 * 1024
+from benchmarks.common import (
+    ROOT, aligned_table, latency, mib, peak_rss_bytes, provenance, quiet_logging, rss_bytes, write_result,
+)
+
 TOKEN = "benchmark-webhook-token-5d2c"
 ZONE = "DE_LU"
 STATE_POINTER = "/metadata/annotations/gridshift.io~1state"
@@ -191,26 +188,6 @@ def serve_emulator(namespaces: int, per_namespace: int) -> None:
 
 
 # --- measuring, in this process ------------------------------------------------------------------
-
-def rss_bytes() -> int:
-    return int(psutil.Process().memory_info().rss)
-
-
-def peak_rss_bytes() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))
-    return ordered[int(rank) - 1]
-
-
-def latency(values: Sequence[float]) -> dict[str, float | int]:
-    return {"count": len(values), "p50_seconds": percentile(values, 50), "p95_seconds": percentile(values, 95),
-            "p99_seconds": percentile(values, 99), "max_seconds": max(values)}
-
 
 def webhook_payload(status: str, fingerprint: str = "8a4f0c2d9e1b7f36", zone: str = ZONE) -> dict[str, Any]:
     labels = {"alertname": "GridCarbonIntensityHigh", "zone": zone, "level": "high", "severity": "warning"}
@@ -394,40 +371,12 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
 
 # --- report ------------------------------------------------------------------------------------
 
-def source_state() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return ""
-
-    changed = git("status", "--porcelain", "--", "gridshift", "actions", "pyproject.toml")
-    return {"commit": git("rev-parse", "HEAD") or None, "package_modified": bool(changed)}
-
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"nproc": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
-            "platform": platform.platform(), "memory_total_bytes": psutil.virtual_memory().total}
-
-
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:,.1f} ms"
 
 
 def _s(seconds: float) -> str:
     return f"{seconds:,.2f} s"
-
-
-def _mib(value: int) -> str:
-    return f"{value / MIB:.1f} MiB"
 
 
 def table(result: dict[str, Any]) -> str:
@@ -452,17 +401,13 @@ def table(result: dict[str, Any]) -> str:
         row(f"{label}: p50 / p95 / p99", lambda s, k=key: " / ".join(
             _ms(s[k][f"p{q}_seconds"]) for q in (50, 95, 99)) if s[k] else "-")
     row("service RSS: built / held / restored", lambda s: " / ".join(
-        _mib(s["memory_rss_bytes"][k]) for k in ("built", "held", "restored")))
-    row("service peak RSS (ru_maxrss)", lambda s: _mib(s["memory_peak_rss_bytes"]))
-    row("emulator (child) RSS / CPU", lambda s: f"{_mib(s['emulator']['rss_bytes'])} / {_s(s['emulator']['cpu_seconds'])}")
+        mib(s["memory_rss_bytes"][k]) for k in ("built", "held", "restored")))
+    row("service peak RSS (ru_maxrss)", lambda s: mib(s["memory_peak_rss_bytes"]))
+    row("emulator (child) RSS / CPU", lambda s: f"{mib(s['emulator']['rss_bytes'])} / {_s(s['emulator']['cpu_seconds'])}")
     row("emulator PATCH / POST events (hold+restore)", lambda s: f"{s['emulator']['requests'].get('PATCH deployments', 0) + s['emulator']['requests'].get('PATCH statefulsets', 0) + s['emulator']['requests'].get('PATCH cronjobs', 0):,} / {s['emulator']['requests'].get('POST events', 0):,}")
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    line = "  ".join("-" * width for width in widths)
-    out = ["  ".join(cell.ljust(width) for cell, width in zip(headers, widths)).rstrip(), line]
-    out += ["  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip() for r in rows]
-    out.append(f"actions.workers={sizes[0]['workers']}; {result['per_namespace']} workloads per namespace "
-               f"(Deployment, StatefulSet, CronJob in turn); {result['machine']['nproc']} CPUs ({result['machine']['cpu_model']})")
-    return "\n".join(out)
+    footer = (f"actions.workers={sizes[0]['workers']}; {result['per_namespace']} workloads per namespace "
+              f"(Deployment, StatefulSet, CronJob in turn); {result['machine']['nproc']} CPUs ({result['machine']['cpu_model']})")
+    return aligned_table(headers, rows) + "\n" + footer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -482,9 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve_emulator(*args.serve_emulator)
         return 0
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for quiet in ("werkzeug", "gridshift.decisions"):
-        logging.getLogger(quiet).setLevel(logging.WARNING)  # one JSON line per decision is not what is measured
+    quiet_logging("werkzeug", "gridshift.decisions")  # one JSON line per decision is not what is measured
     if args.one_size is not None:
         measured = run_size(args.one_size, args.per_namespace, args.posts, args.workers, args.timeout)
         measured["memory_peak_rss_bytes"] = peak_rss_bytes()
@@ -506,20 +449,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
     stamp = datetime.now(timezone.utc)
     result = {
-        "benchmark": "action_service",
-        "issue": 6,
-        "when": stamp.isoformat(timespec="seconds"),
-        "command": "python -m benchmarks.action_service " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine(),
-        "source": source_state(),
+        **provenance("action_service", 6, stamp, argv, ("gridshift", "actions", "pyproject.toml")),
         "per_namespace": args.per_namespace,
         "sizes": results,
         "total_seconds": time.perf_counter() - began,
     }
     print(table(result))
-    output = args.output or RESULTS_DIR / f"action_service-{stamp.strftime('%Y%m%dT%H%M%SZ')}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    output = write_result(result, "action_service", stamp, args.output)
     print(f"\nwritten {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} "
           f"in {result['total_seconds']:.0f} s")
     return 0

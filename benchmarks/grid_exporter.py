@@ -28,11 +28,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import logging
-import os
-import platform
-import resource
 import statistics
 import sys
 import time
@@ -41,9 +36,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from benchmarks import fake_entsoe
+from benchmarks.common import (
+    aligned_table, latency, mib, peak_rss_bytes, print_table_and_took, provenance, quiet_logging, rss_bytes, wall_and_cpu,
+    write_result,
+)
 
 # ENTSO-E bidding zones / countries that publish actual generation per production type
 # (Transparency Platform 16.1.B&C), as entsoe-py Area names.
@@ -57,23 +54,6 @@ ZONES: tuple[str, ...] = (
 TOKEN = "benchmark-entsoe-token-0b7e41"
 # Far beyond the age of the recordings (2023-2025), so all recorded data counts as fresh.
 STALENESS_LIMIT_SECONDS = 20 * 365 * 86400.0
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-MIB = 1024 * 1024
-
-
-def rss_bytes() -> int:
-    return int(psutil.Process().memory_info().rss)
-
-
-def peak_rss_bytes() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100), at least 1
-    return ordered[int(rank) - 1]
 
 
 def mean_seconds(function: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -83,40 +63,6 @@ def mean_seconds(function: Callable[[], object], runs: int) -> tuple[float, floa
     for _ in range(runs):
         function()
     return (time.perf_counter() - wall0) / runs, (time.process_time() - cpu0) / runs
-
-
-def source_state() -> dict[str, Any]:
-    """The commit measured, and whether the package code differed from it (read-only git)."""
-    import subprocess
-
-    root = Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return ""
-
-    changed = git("status", "--porcelain", "--", "gridshift", "exporters", "pyproject.toml")
-    return {"commit": git("rev-parse", "HEAD") or None, "package_modified": bool(changed)}
-
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "memory_total_bytes": psutil.virtual_memory().total,
-    }
 
 
 def run(*, scrapes: int, parse_runs: int, warm_rounds: int, zones: Sequence[str]) -> dict[str, Any]:
@@ -195,9 +141,8 @@ def _measure(*, exporter: Any, server: Any, config: Any, memory: dict[str, int],
         return out
 
     def one_round() -> tuple[float, float, int]:
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        due = refresher.run_due()
-        return time.perf_counter() - wall0, time.process_time() - cpu0, len(due)
+        due, wall, cpu = wall_and_cpu(refresher.run_due)
+        return wall, cpu, len(due)
 
     # 1. Refresh: the cold first round (new connections, first pandas/entsoe-py calls), then warm rounds.
     cold_wall, cold_cpu, cold_jobs = one_round()
@@ -220,9 +165,8 @@ def _measure(*, exporter: Any, server: Any, config: Any, memory: dict[str, int],
     # without the GIL waits that the pool's threads add to each other's durations.
     sequential: dict[str, list[tuple[float, float]]] = {name: [] for name in dataset_names}
     for job in refresher.jobs:
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        refresher.refresh(job)
-        sequential[job.dataset].append((time.perf_counter() - wall0, time.process_time() - cpu0))
+        _, wall, cpu = wall_and_cpu(lambda job=job: refresher.refresh(job))
+        sequential[job.dataset].append((wall, cpu))
     per_dataset = {}
     for name in dataset_names:
         (sum0, count0), (sum1, count1) = after_cold[name], after_warm[name]
@@ -319,11 +263,7 @@ def _measure(*, exporter: Any, server: Any, config: Any, memory: dict[str, int],
         },
         "parts": parts,
         "scrape": {
-            "count": scrapes,
-            "p50_seconds": percentile(latencies, 50),
-            "p95_seconds": percentile(latencies, 95),
-            "p99_seconds": percentile(latencies, 99),
-            "max_seconds": max(latencies),
+            **latency(latencies),  # count, p50 / p95 / p99, max
             "mean_seconds": statistics.fmean(latencies),
             "cpu_seconds_per_scrape": scrape_cpu,
             "response_bytes": len(body),
@@ -362,10 +302,6 @@ def _check_loaded(exporter: Any, zones: Sequence[str]) -> None:
 
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.2f} ms"
-
-
-def _mib(value: int) -> str:
-    return f"{value / MIB:.1f} MiB"
 
 
 def table(result: dict[str, Any]) -> str:
@@ -418,21 +354,16 @@ def table(result: dict[str, Any]) -> str:
         ("scrape", "response size", f"{scrape['response_bytes']:,} bytes"),
         ("scrape", "series: total / gridshift_* / grid data",
          f"{scrape['series_total']} / {scrape['series_gridshift']} / {scrape['series_grid_data']}"),
-        ("memory", "RSS at start (interpreter, psutil)", _mib(memory["start"])),
-        ("memory", "RSS after imports (flask, entsoe-py, pandas)", _mib(memory["imports"])),
-        ("memory", "RSS after build + server start", _mib(memory["built"])),
-        ("memory", "RSS after cold refresh round", _mib(memory["refreshed"])),
-        ("memory", "RSS after warm rounds", _mib(memory["warm_rounds"])),
-        ("memory", "RSS after scrapes", _mib(memory["scraped"])),
-        ("memory", "peak RSS (ru_maxrss)", _mib(result["memory_peak_rss_bytes"])),
-        ("memory", "refresh + scrapes over build", _mib(memory["scraped"] - memory["built"])),
+        ("memory", "RSS at start (interpreter, psutil)", mib(memory["start"])),
+        ("memory", "RSS after imports (flask, entsoe-py, pandas)", mib(memory["imports"])),
+        ("memory", "RSS after build + server start", mib(memory["built"])),
+        ("memory", "RSS after cold refresh round", mib(memory["refreshed"])),
+        ("memory", "RSS after warm rounds", mib(memory["warm_rounds"])),
+        ("memory", "RSS after scrapes", mib(memory["scraped"])),
+        ("memory", "peak RSS (ru_maxrss)", mib(result["memory_peak_rss_bytes"])),
+        ("memory", "refresh + scrapes over build", mib(memory["scraped"] - memory["built"])),
     ]
-    headers = ("area", "measure", "value")
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(3)]
-    line = "  ".join("-" * width for width in widths)
-    out = ["  ".join(cell.ljust(width) for cell, width in zip(headers, widths)).rstrip(), line]
-    out += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(out)
+    return aligned_table(("area", "measure", "value"), rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -445,36 +376,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The exporter logs one line per no-data answer (the load forecast of every zone) and
     # werkzeug one per request; neither is what is measured here.
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    quiet_logging("werkzeug")
 
     began = time.perf_counter()
     result = run(scrapes=args.scrapes, parse_runs=args.parse_runs, warm_rounds=args.warm_rounds, zones=ZONES)
     stamp = datetime.now(timezone.utc)
     result = {
-        "benchmark": "grid_exporter",
-        "issue": 3,
-        "when": stamp.isoformat(timespec="seconds"),
-        "command": "python -m benchmarks.grid_exporter " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine(),
-        "source": source_state(),
+        **provenance("grid_exporter", 3, stamp, argv, ("gridshift", "exporters", "pyproject.toml")),
         "zone_names": list(ZONES),
         **result,
         "duration_seconds": time.perf_counter() - began,
     }
-    output = args.output or RESULTS_DIR / f"grid_exporter-{stamp.strftime('%Y%m%dT%H%M%SZ')}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    output = write_result(result, "grid_exporter", stamp, args.output)
 
     info = result["machine"]
     print(f"grid exporter benchmark (issue 3): {result['zones']} ENTSO-E zones, loopback ENTSO-E with recorded payloads")
     print(f"machine: {info['nproc']} CPUs, {info['cpu_model']}, Python {info['python']}")
     source = result["source"]
     print(f"commit: {source['commit']}{' (package code modified)' if source['package_modified'] else ''}")
-    print()
-    print(table(result))
-    print()
-    print(f"took {result['duration_seconds']:.1f} s; results in {output}")
+    print_table_and_took(table(result), result["duration_seconds"], output)
     return 0
 
 

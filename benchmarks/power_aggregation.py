@@ -29,8 +29,6 @@ Results: a table on stdout and a JSON file under benchmarks/results/ (git-ignore
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import threading
 import time
@@ -42,17 +40,7 @@ from typing import Any
 import psutil
 
 from benchmarks import power_fake_kepler
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-MIB = 1024 * 1024
-
-
-def rss_bytes() -> int:
-    return int(psutil.Process().memory_info().rss)
-
-
-def peak_rss_bytes() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
+from benchmarks.common import MIB, peak_rss_bytes, print_table_and_took, rss_bytes, wall_and_cpu, write_result
 
 
 class Timed:
@@ -131,9 +119,7 @@ def run(*, nodes: int, containers: int, cycles: int, workers: int) -> dict[str, 
         refresher.accumulator.add = add  # type: ignore[method-assign]
         rounds = []
         for index in range(cycles + 1):
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            refresher.run_cycle()
-            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            _, wall, cpu = wall_and_cpu(refresher.run_cycle)
             read_seconds, parsed = whole.take()
             lines_seconds, _ = lines.take()
             add_seconds, added = add.take()
@@ -197,17 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["duration_seconds"] = time.perf_counter() - started
     result["machine"] = {"nproc": psutil.cpu_count(), "python": sys.version.split()[0],
                          "memory_total_bytes": psutil.virtual_memory().total}
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    output = args.output or RESULTS_DIR / f"power_aggregation-{stamp}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    output = write_result(result, "power_aggregation", datetime.now(timezone.utc), args.output)
     print(f"power exporter benchmark (issue 5): {result['nodes']} nodes x {result['containers_per_node']:,} containers "
           f"(the real Kepler 0.7.x dump scaled), {result['workers']} scrape workers, {result['nodes_up']} nodes up")
     print(f"machine: {result['machine']['nproc']} CPUs, Python {result['machine']['python']}")
-    print()
-    print(table(result))
-    print()
-    print(f"took {result['duration_seconds']:.1f} s; results in {output}")
+    print_table_and_took(table(result), result["duration_seconds"], output)
     return 0
 
 

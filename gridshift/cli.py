@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from gridshift import __version__
 from gridshift.config import Config, ConfigError, load_config
@@ -70,9 +71,32 @@ def configure_logging(level: str) -> None:
     )
 
 
+class _Loop(Protocol):
+    """What runs beside the HTTP server: a refresher or the reconciler."""
+
+    def start(self) -> Any: ...
+
+    def stop(self) -> Any: ...
+
+
+def _serve(app: Any, host: str, port: int, loop: _Loop, *announce: object) -> int:
+    """Serve `app` on host:port with `loop` running until SIGINT/SIGTERM, then stop both.
+
+    `announce`: a log message and its arguments, logged (INFO) once serving; none, nothing is logged."""
+    from gridshift.web import Server
+
+    server = Server(app, host, port).start()
+    loop.start()
+    if announce:
+        logging.getLogger("gridshift").info(*announce)
+    wait_for_signal()
+    loop.stop()
+    server.stop()
+    return 0
+
+
 def _run_exporter(args: argparse.Namespace) -> int:
     from gridshift.exporters.grid.app import build_grid_exporter
-    from gridshift.web import Server
 
     config = _load(args.config)
     if config is None:
@@ -80,16 +104,9 @@ def _run_exporter(args: argparse.Namespace) -> int:
     configure_logging(config.log_level)
     exporter = build_grid_exporter(config)
     gc.freeze()  # start-up objects live forever; keeping them out of GC passes makes parsing ~20% cheaper
-    port = args.port or config.exporter.port
-    server = Server(exporter.app, config.exporter.listen_address, port).start()
-    exporter.refresher.start()
-    logging.getLogger("gridshift").info(
-        "grid exporter on %s:%d for zones %s", config.exporter.listen_address, port, ", ".join(config.grid.entsoe.zones) or "(none)",
-    )
-    wait_for_signal()
-    exporter.refresher.stop()
-    server.stop()
-    return 0
+    host, port = config.exporter.listen_address, args.port or config.exporter.port
+    return _serve(exporter.app, host, port, exporter.refresher,
+                  "grid exporter on %s:%d for zones %s", host, port, ", ".join(config.grid.entsoe.zones) or "(none)")
 
 
 def _run_actions(args: argparse.Namespace) -> int:
@@ -98,7 +115,6 @@ def _run_actions(args: argparse.Namespace) -> int:
 
     from gridshift.actions.app import InsecureRefused, build_action_service
     from gridshift.actions.kube.config import load_api_client
-    from gridshift.web import Server
 
     config = _load(args.config)
     if config is None:
@@ -112,21 +128,14 @@ def _run_actions(args: argparse.Namespace) -> int:
     except InsecureRefused as error:
         print(f"gridshift actions: {error}", file=sys.stderr)
         return 2
-    port = args.port or config.actions.port
-    server = Server(service.app, config.actions.listen_address, port).start()
-    service.reconciler.start()
-    logging.getLogger("gridshift").info("action service on %s:%d%s", config.actions.listen_address, port,
-                                        " (dry run)" if config.actions.dry_run else "")
-    wait_for_signal()
-    service.reconciler.stop()
-    server.stop()
-    return 0
+    host, port = config.actions.listen_address, args.port or config.actions.port
+    return _serve(service.app, host, port, service.reconciler,
+                  "action service on %s:%d%s", host, port, " (dry run)" if config.actions.dry_run else "")
 
 
 def _run_power_exporter(args: argparse.Namespace) -> int:
     from gridshift.exporters.power.app import build_power_exporter
     from gridshift.exporters.power.discover import DiscoveryError, load_api_client
-    from gridshift.web import Server
 
     config = _load(args.config)
     if config is None:
@@ -143,12 +152,7 @@ def _run_power_exporter(args: argparse.Namespace) -> int:
         logging.getLogger("gridshift").warning("%s: every node is in zone %s", error, config.cluster.default_zone)
         kube = None
     exporter = build_power_exporter(settings, kube_api_client=kube, cluster=config.cluster)
-    server = Server(exporter.app, settings.listen_address, args.port or settings.port).start()
-    exporter.refresher.start()
-    wait_for_signal()
-    exporter.refresher.stop()
-    server.stop()
-    return 0
+    return _serve(exporter.app, settings.listen_address, args.port or settings.port, exporter.refresher)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from gridshift import secrets, zones
+from gridshift.checks import http_url, port_number, positive
 from gridshift.power_settings import PowerSettings
 from gridshift.secrets import Secret
 from gridshift.zone_settings import ClusterSettings
@@ -43,7 +44,7 @@ class RefreshIntervals:
     forecast_seconds: float = 3600.0
 
     def check(self, path: str) -> list[str]:
-        return _positive(self, path, "actual_seconds", "forecast_seconds")
+        return positive(self, path, "actual_seconds", "forecast_seconds")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Backoff:
     max_seconds: float = 1800.0
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "initial_seconds", "max_seconds")
+        problems = positive(self, path, "initial_seconds", "max_seconds")
         if not problems and self.max_seconds < self.initial_seconds:
             problems.append(f"{path}.max_seconds: must be >= initial_seconds ({self.initial_seconds})")
         return problems
@@ -82,8 +83,8 @@ class EntsoeSettings:
         problems = [problem for problem in problems if problem]
         if len(set(self.zones)) != len(self.zones):
             problems.append(f"{path}.zones: lists a zone twice")
-        problems += _positive(self, path, "timeout_seconds", "lookback_hours", "forecast_hours", "vanished_after_seconds")
-        problems += _check_url(self.endpoint, f"{path}.endpoint")
+        problems += positive(self, path, "timeout_seconds", "lookback_hours", "forecast_hours", "vanished_after_seconds")
+        problems += http_url(self.endpoint, f"{path}.endpoint")
         needs_token = self.zones or self.neighbours
         if needs_token and not self.api_key:
             problems.append(
@@ -116,7 +117,7 @@ class UkGridSettings:
     refresh_seconds: float = 900.0
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "timeout_seconds", "refresh_seconds") + _check_url(self.endpoint, f"{path}.endpoint")
+        problems = positive(self, path, "timeout_seconds", "refresh_seconds") + http_url(self.endpoint, f"{path}.endpoint")
         problems += [f"{path}.zones.{zone}: UK zones are named GB or GB-<name>" for zone in self.zones
                      if zone != "GB" and not zone.startswith("GB-")]
         return problems
@@ -131,7 +132,7 @@ class ElectricityMapsSettings:
     token: Secret | None = field(default=None, metadata={"secret": secrets.ELECTRICITYMAPS_TOKEN})
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "timeout_seconds", "refresh_seconds") + _check_url(self.endpoint, f"{path}.endpoint")
+        problems = positive(self, path, "timeout_seconds", "refresh_seconds") + http_url(self.endpoint, f"{path}.endpoint")
         if self.zones and not self.token:
             problems.append(
                 f"{path}.zones: Electricity Maps zones are configured but no API token is set: "
@@ -147,7 +148,7 @@ class ReplayZone:
     start: str = ""  # ISO date-time in the trace mapped onto "now"; default: the trace's first point
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "speed")
+        problems = positive(self, path, "speed")
         if not self.file:
             problems.append(f"{path}.file: required")
         elif not Path(self.file).is_file():
@@ -166,7 +167,7 @@ class ReplaySettings:
     refresh_seconds: float = 10.0
 
     def check(self, path: str) -> list[str]:
-        return _positive(self, path, "refresh_seconds")
+        return positive(self, path, "refresh_seconds")
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class ForecastSettings:
     best_window_hours: tuple[float, ...] = (1.0, 4.0)
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "window_hours")
+        problems = positive(self, path, "window_hours")
         problems += [f"{path}.quantiles: {q} is not between 0 and 1" for q in self.quantiles if not 0 < q < 1]
         problems += [f"{path}.best_window_hours: {h} must be > 0 and <= window_hours"
                      for h in self.best_window_hours if not 0 < h <= self.window_hours]
@@ -239,7 +240,7 @@ class GridSettings:
     thresholds: Mapping[str, ZoneThresholds] = field(default_factory=lambda: MappingProxyType({}))
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "staleness_limit_seconds", "max_concurrent_requests")
+        problems = positive(self, path, "staleness_limit_seconds", "max_concurrent_requests")
         quantiles = {f"p{round(q * 100)}" for q in self.forecast.quantiles}
         for zone, levels in self.thresholds.items():
             for level in ("high", "critical", "low"):
@@ -280,14 +281,12 @@ class ActionsSettings:
     webhook_token: Secret | None = field(default=None, metadata={"secret": secrets.WEBHOOK_TOKEN})
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "reconcile_seconds", "request_timeout_seconds", "max_body_bytes", "workers",
-                             "decisions_kept")
+        problems = positive(self, path, "reconcile_seconds", "request_timeout_seconds", "max_body_bytes", "workers",
+                            "decisions_kept")
         for name in ("alertmanager_url", "exporter_url"):
             if getattr(self, name):
-                problems += _check_url(getattr(self, name), f"{path}.{name}")
-        if not 0 < self.port < 65536:
-            problems.append(f"{path}.port: must be between 1 and 65535, got {self.port}")
-        return problems
+                problems += http_url(getattr(self, name), f"{path}.{name}")
+        return problems + port_number(self.port, f"{path}.port")
 
 
 @dataclass(frozen=True)
@@ -296,9 +295,7 @@ class ExporterSettings:
     port: int = 9500
 
     def check(self, path: str) -> list[str]:
-        if not 0 < self.port < 65536:
-            return [f"{path}.port: must be between 1 and 65535, got {self.port}"]
-        return []
+        return port_number(self.port, f"{path}.port")
 
 
 @dataclass(frozen=True)
@@ -422,18 +419,3 @@ def _read_secret(name: str, path: str, problems: list[str], env: Mapping[str, st
     except secrets.SecretError as error:
         problems.append(f"{path.rstrip('.')}: {error}")
         return None
-
-
-def _positive(settings: object, path: str, *names: str) -> list[str]:
-    problems = []
-    for name in names:
-        value = getattr(settings, name)
-        if value <= 0:
-            problems.append(f"{path}.{name}: must be greater than 0, got {value}")
-    return problems
-
-
-def _check_url(url: str, path: str) -> list[str]:
-    if not url.startswith(("http://", "https://")):
-        return [f"{path}: must be an http(s) URL, got {url!r}"]
-    return []

@@ -5,7 +5,8 @@ Built by gridshift.config like every other section (nested frozen dataclasses; e
 `power.scrape_timeout_seconds: must be greater than 0, got -1.0`). Each `check` covers its own
 fields; the loader calls it for every nested section. See docs/power.md.
 
-This module imports nothing from gridshift.config (which imports it).
+This module imports nothing from gridshift.config (which imports it); the checks it shares
+with config are in gridshift.checks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from gridshift.checks import http_url, not_empty, port_number, positive
 
 
 def _empty() -> Mapping[str, str]:
@@ -34,15 +37,14 @@ class KeplerSettings:
     discovery_interval_seconds: float = 60.0
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "discovery_interval_seconds")
-        problems += [f"{path}.{name}: must not be empty" for name in ("namespace", "service", "port_name")
-                     if not getattr(self, name)]
+        problems = positive(self, path, "discovery_interval_seconds")
+        problems += not_empty(self, path, "namespace", "service", "port_name")
         if self.scheme not in ("http", "https"):
             problems.append(f"{path}.scheme: must be http or https, got {self.scheme!r}")
         if not self.path.startswith("/"):
             problems.append(f"{path}.path: must start with '/', got {self.path!r}")
         for node, url in self.static_targets.items():
-            problems += _url(url, f"{path}.static_targets.{node}")
+            problems += http_url(url, f"{path}.static_targets.{node}")
         return problems
 
 
@@ -58,9 +60,9 @@ class IntensitySettings:
     max_age_seconds: float = 1800.0
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "refresh_seconds", "timeout_seconds", "max_age_seconds")
+        problems = positive(self, path, "refresh_seconds", "timeout_seconds", "max_age_seconds")
         if self.url:
-            problems += _url(self.url, f"{path}.url")
+            problems += http_url(self.url, f"{path}.url")
         if not problems and self.max_age_seconds < self.refresh_seconds:
             problems.append(f"{path}.max_age_seconds: must be >= refresh_seconds ({self.refresh_seconds})")
         return problems
@@ -104,25 +106,12 @@ class PowerSettings:
     estimator: EstimatorSettings = field(default_factory=EstimatorSettings)
 
     def check(self, path: str) -> list[str]:
-        problems = _positive(self, path, "scrape_interval_seconds", "scrape_timeout_seconds", "max_concurrent_scrapes",
-                             "node_refresh_seconds", "forget_after_seconds")
+        problems = positive(self, path, "scrape_interval_seconds", "scrape_timeout_seconds", "max_concurrent_scrapes",
+                            "node_refresh_seconds", "forget_after_seconds")
         if not problems and self.scrape_timeout_seconds > self.scrape_interval_seconds:
             problems.append(f"{path}.scrape_timeout_seconds: must be <= scrape_interval_seconds "
                             f"({self.scrape_interval_seconds}), got {self.scrape_timeout_seconds}")
         if not problems and self.forget_after_seconds < 2 * self.scrape_interval_seconds:
             problems.append(f"{path}.forget_after_seconds: must be at least twice scrape_interval_seconds, "
                             f"got {self.forget_after_seconds}")
-        if not 0 < self.port < 65536:
-            problems.append(f"{path}.port: must be between 1 and 65535, got {self.port}")
-        return problems
-
-
-def _positive(settings: object, path: str, *names: str) -> list[str]:
-    return [f"{path}.{name}: must be greater than 0, got {getattr(settings, name)}"
-            for name in names if getattr(settings, name) <= 0]
-
-
-def _url(url: str, path: str) -> list[str]:
-    if not url.startswith(("http://", "https://")):
-        return [f"{path}: must be an http(s) URL, got {url!r}"]
-    return []
+        return problems + port_number(self.port, f"{path}.port")

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from gridshift.checks import not_empty
+
 
 @dataclass(frozen=True)
 class ClusterSettings:
@@ -16,6 +18,6 @@ class ClusterSettings:
     region_to_zone: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def check(self, path: str) -> list[str]:
-        problems = [f"{path}.default_zone: must not be empty"] if not self.default_zone else []
-        return problems + [f"{path}.region_to_zone.{region}: must not be empty"
-                           for region, zone in self.region_to_zone.items() if not zone]
+        return not_empty(self, path, "default_zone") + [
+            f"{path}.region_to_zone.{region}: must not be empty" for region, zone in self.region_to_zone.items() if not zone
+        ]

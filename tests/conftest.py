@@ -1,4 +1,4 @@
-"""Shared fixtures: the recorded real data, and a local ENTSO-E that replays it."""
+"""Shared fixtures: the recorded real data, a local ENTSO-E that replays it, and a test clock."""
 
 from __future__ import annotations
 
@@ -13,6 +13,16 @@ from werkzeug import Request, Response
 from gridshift import recordings
 
 TOKEN = "test-entsoe-token-5f1c2a"
+
+
+class Clock:
+    """A clock for the code under test: stands at `now` until the test moves it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture(scope="session")

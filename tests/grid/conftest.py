@@ -12,18 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from gridshift.config import Config, build_config
 from gridshift.exporters.grid.app import GridExporter, build_grid_exporter
 from gridshift.web import Server
-from tests.conftest import TOKEN, FakeEntsoe
+from tests.conftest import TOKEN, Clock, FakeEntsoe
 
 # The newest FI generation interval in the recording: 2025-10-24T11:45Z.
 FI_NEWEST = 1761306300
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

@@ -21,6 +21,7 @@ from gridshift.exporters.power.app import PowerExporter, build_power_exporter
 from gridshift.power_settings import PowerSettings
 from gridshift.zone_settings import ClusterSettings
 from gridshift.web import Server
+from tests.conftest import Clock
 from tests.kube_emulator import Emulator, make_api_client, running_emulator
 
 Labels = tuple[tuple[str, str], ...]
@@ -29,14 +30,6 @@ Labels = tuple[tuple[str, str], ...]
 @pytest.fixture(scope="session")
 def dump(shared_data: Path) -> str:
     return (shared_data / "kepler" / "datadog_kepler_0.7.x_kind_cluster_metrics.txt").read_text(encoding="utf-8")
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

@@ -3,33 +3,21 @@ is documented there."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import typing
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from gridshift.power_settings import PowerSettings
 from tests.power import kepler_text
+from tests.test_docs import config_keys
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "power.md"
 
 
-def keys(cls: type, prefix: str) -> list[str]:
-    hints = typing.get_type_hints(cls)
-    found = []
-    for field in dataclasses.fields(cls):
-        if dataclasses.is_dataclass(hints[field.name]):
-            found += keys(hints[field.name], f"{prefix}{field.name}.")
-        else:
-            found.append(f"{prefix}{field.name}")
-    return found
-
-
 def test_every_setting_is_documented():
     text = DOC.read_text()
-    missing = [key for key in keys(PowerSettings, "power.") if f"`{key}`" not in text]
+    missing = [key for key in config_keys(PowerSettings, "power.") if f"`{key}`" not in text]
     assert not missing, f"settings not in docs/power.md: {missing}"
 
 
