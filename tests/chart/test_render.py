@@ -24,6 +24,7 @@ from tests.chart.render import CHART, COMBINATIONS, NAMESPACE, RELEASE, clean, r
 VERSIONS = ("1.29", "1.30", "1.31", "1.33", "1.35", "1.37")
 MONITORING = "monitoring.coreos.com"
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "AlertmanagerConfig"}
+GRAFANA = Path(__file__).resolve().parents[2] / "grafana"  # the dashboards the chart ships (charts/sync.py)
 DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
 
@@ -166,7 +167,9 @@ def test_defaults_render_the_exporter_and_the_action_service():
     assert names(rendered, "NetworkPolicy") == {"gridshift-exporter", "gridshift-actions"}
     assert names(rendered, "PodDisruptionBudget") == {"gridshift-exporter", "gridshift-actions"}
     assert names(rendered, "Secret") == {"gridshift-webhook-token"}
-    assert names(rendered, "ConfigMap") == {"gridshift-config"}  # no dashboards while grafana/ has none
+    dashboards = {f"gridshift-dashboard-{path.stem}" for path in GRAFANA.glob("*.json")}
+    assert len(dashboards) == 3
+    assert names(rendered, "ConfigMap") == {"gridshift-config"} | dashboards
 
 
 def test_the_estimator_is_a_daemonset_on_every_node_with_the_hosts_processes():
