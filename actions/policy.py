@@ -69,8 +69,7 @@ def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) 
         scale_factor=_factor(merged.get(names.ANNOTATION_SCALE_FACTOR, "0.5")),
         max_delay_seconds=_delay(merged.get(names.ANNOTATION_MAX_DELAY, "24h")),
         interruptible=merged.get(names.ANNOTATION_INTERRUPTIBLE, "true").strip().lower() != "false",
-        excluded=workload.get(names.ANNOTATION_EXCLUDE, "false").strip().lower() != "false"
-        if names.ANNOTATION_EXCLUDE in workload else False,
+        excluded=workload.get(names.ANNOTATION_EXCLUDE, "false").strip().lower() != "false",
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 Basis = Literal["production", "consumption", "provider"]
@@ -29,12 +30,17 @@ class IntensitySeries:
     resolution_seconds: int
     points: tuple[IntensityPoint, ...]  # sorted by start, no duplicates
 
+    @cached_property
+    def _starts(self) -> list[int]:
+        """Point starts, built once per series: the collector looks up several horizons per scrape."""
+        return [p.start for p in self.points]
+
     def end(self, point: IntensityPoint) -> int:
         return point.start + (point.seconds or self.resolution_seconds)
 
     def at(self, moment: float) -> IntensityPoint | None:
         """The point whose interval contains `moment`."""
-        index = bisect.bisect_right([p.start for p in self.points], moment) - 1
+        index = bisect.bisect_right(self._starts, moment) - 1
         if index < 0 or moment >= self.end(self.points[index]):
             return None
         return self.points[index]
