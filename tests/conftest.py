@@ -1,9 +1,11 @@
-"""Shared fixtures: the recorded real data, a local ENTSO-E that replays it, and a test clock."""
+"""Shared fixtures: the recorded real data, a local ENTSO-E that replays it, a test clock, and the
+demo loop (one per session, shared by every end-to-end test)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -31,6 +33,18 @@ def shared_data() -> Path:
     if not (path / "entsoe").is_dir():
         pytest.fail(f"recorded data not found at {path}: set {recordings.SHARED_DATA_ENV}")
     return path
+
+
+@pytest.fixture(scope="session")
+def loop(shared_data: Path) -> Iterator[Any]:
+    """The whole loop (gridshift/demo/loop.py) through real Prometheus and Alertmanager, started once
+    for the session. The trace plays on day after day (a day in 48 s; each of these June days has an
+    evening peak above the High threshold and a green morning), so a test that waits for an event
+    sees it whatever the tests before it waited for."""
+    from gridshift.demo.loop import Loop, LoopSettings
+
+    with Loop(LoopSettings(trace=shared_data / "intensity" / "emaps_hourly_DE_2022.csv")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

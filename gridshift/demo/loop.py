@@ -1,6 +1,9 @@
 """The whole gridshift loop on loopback: a replayed real intensity trace -> grid exporter ->
 Prometheus (the project's rules, accelerated) -> Alertmanager -> action service -> an emulated
-Kubernetes API holding a few teams' workloads. Used by `gridshift demo` and the end-to-end tests.
+Kubernetes API holding a few teams' workloads. The namespace power exporter reads a Kepler per
+node whose power follows the workloads' replicas (gridshift/demo/kepler.py: what in it is real
+and what is derived) and the grid exporter's intensity. Used by `gridshift demo` and the
+end-to-end tests.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from gridshift.config import build_config
 from gridshift.demo import processes
 from gridshift.demo.emulator import Emulator, make_api_client, running_emulator
 from gridshift.demo.entsoe_replay import create_replay_app
+from gridshift.demo.kepler import DUMP, DemoKepler, read_dump
 from gridshift.exporters.grid.app import GridExporter, build_grid_exporter
+from gridshift.exporters.power.app import PowerExporter, build_power_exporter
 from gridshift.web import Server
 
 RULES = Path(__file__).resolve().parents[2] / "alertmanager" / "rules.yaml"
 ENTSOE_ZONES = ("FI", "SE_4", "DK_1", "SE_3")  # the zones of the recorded ENTSO-E payloads
+NODES = ("node-1", "node-2")
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,13 @@ class Loop:
         self.workdir = Path(tempfile.mkdtemp(prefix="gridshift-loop-"))
         self.emulator: Emulator
         self.exporter: GridExporter
+        self.power: PowerExporter
+        self.kepler: DemoKepler
         self.actions: ActionService
         self.prometheus: processes.Process
         self.alertmanager: processes.Process
-        self.exporter_url = self.actions_url = ""
+        self.exporter_url = self.actions_url = self.power_url = ""
+        self.started_at = time.time()
 
     def __enter__(self) -> Loop:
         try:
@@ -89,6 +98,7 @@ class Loop:
         self.emulator = self._stack.enter_context(running_emulator())
         seed_cluster(self.emulator, self.settings.zone)
         self._start_exporter()
+        self._start_power_exporter()
         actions_port = processes.free_port()
         self.actions_url = f"http://127.0.0.1:{actions_port}"
         self.alertmanager = processes.start_alertmanager(
@@ -99,26 +109,44 @@ class Loop:
         self.prometheus = processes.start_prometheus(
             workdir=self.workdir, rule_files=[rules], alertmanager_url=self.alertmanager.url,
             scrape_targets={"gridshift-exporter": self.exporter_url.split("//")[1],
+                            "gridshift-power-exporter": self.power_url.split("//")[1],
                             "gridshift-actions": self.actions_url.split("//")[1]})
         self._stack.callback(self.prometheus.stop)
 
     def _start_exporter(self) -> None:
         zone = self.settings.zone
         # The recorded ENTSO-E payloads too, moved to the present: generation mixes for Prometheus.
-        entsoe = Server(create_replay_app(self.settings.trace.parent.parent), "127.0.0.1", 0).start()
-        self._stack.callback(entsoe.stop)
+        entsoe = self._serve(create_replay_app(self.settings.trace.parent.parent))
         config = build_config({"grid": {
             "replay": {"refresh_seconds": 1, "zones": {zone: {
                 "file": str(self.settings.trace), "speed": self.settings.speed, "start": self.settings.start}}},
             "thresholds": {zone: self.settings.thresholds},
-            "entsoe": {"zones": list(ENTSOE_ZONES), "endpoint": f"http://127.0.0.1:{entsoe.port}/api"},
+            "entsoe": {"zones": list(ENTSOE_ZONES), "endpoint": f"{entsoe}/api"},
         }}, env={"ENTSOE_API_KEY": "replay-needs-no-token"})
         self.exporter = build_grid_exporter(config)
-        server = Server(self.exporter.app, "127.0.0.1", 0).start()
-        self.exporter_url = f"http://127.0.0.1:{server.port}"
+        self.exporter_url = self._serve(self.exporter.app)
         self.exporter.refresher.start()
-        self._stack.callback(server.stop)
         self._stack.callback(self.exporter.refresher.stop)
+
+    def _start_power_exporter(self) -> None:
+        dump = read_dump((self.settings.trace.parent.parent / DUMP).read_text(encoding="utf-8"))
+        self.kepler = DemoKepler(dump, self.replicas, nodes=NODES)
+        kepler = self._serve(self.kepler.app())
+        config = build_config({"cluster": {"default_zone": self.settings.zone}, "power": {
+            "scrape_interval_seconds": 1, "scrape_timeout_seconds": 1, "node_refresh_seconds": 5,
+            "kepler": {"static_targets": dict(self.kepler.urls(kepler))},
+            "intensity": {"url": self.exporter_url, "refresh_seconds": 1, "max_age_seconds": 5},
+        }}, env={})
+        api = self._stack.enter_context(make_api_client(self.emulator.base_url))  # node labels: the zone
+        self.power = build_power_exporter(config.power, kube_api_client=api, cluster=config.cluster)
+        self.power_url = self._serve(self.power.app)
+        self.power.refresher.start()
+        self._stack.callback(self.power.refresher.stop)
+
+    def _serve(self, app: Any) -> str:
+        server = Server(app, "127.0.0.1", 0).start()
+        self._stack.callback(server.stop)
+        return f"http://127.0.0.1:{server.port}"
 
     def _start_actions(self, port: int) -> None:
         config = build_config({"actions": {"alertmanager_url": self.alertmanager.url, "reconcile_seconds": 5,
@@ -147,6 +175,10 @@ class Loop:
             found[(namespace, spec["name"])] = {k: v for k, v in entry.items() if v is not None}
         return found
 
+    def replicas(self) -> dict[tuple[str, str], int]:
+        """(namespace, name) -> running replicas of every demo workload (a CronJob runs none)."""
+        return {key: state.get("replicas", 0) for key, state in self.workloads().items()}
+
     def firing_alerts(self) -> list[dict[str, Any]]:
         answer = requests.get(f"{self.prometheus.url}/api/v1/alerts", timeout=5).json()
         return [a for a in answer["data"]["alerts"] if a["state"] == "firing"]
@@ -159,11 +191,15 @@ class Loop:
     def decisions(self) -> list[dict[str, Any]]:
         return self.actions.decisions.recent(limit=1000)
 
+    def restored(self, namespace: str) -> bool:
+        """Whether a workload of `namespace` has been held and restored since the loop started."""
+        return any(d["namespace"] == namespace and d["result"] == "restored" for d in self.decisions())
+
 
 def seed_cluster(emulator: Emulator, zone: str) -> None:
-    for index in (1, 2):
+    for node in NODES:
         emulator.add({"apiVersion": "v1", "kind": "Node", "metadata": {
-            "name": f"node-{index}", "labels": {"gridshift.io/zone": zone, "kubernetes.io/hostname": f"node-{index}"}}})
+            "name": node, "labels": {"gridshift.io/zone": zone, "kubernetes.io/hostname": node}}})
     for name, opted in NAMESPACES.items():
         emulator.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {
             "name": name, "annotations": {**opted, **({"gridshift.io/zone": zone} if opted else {})}}})

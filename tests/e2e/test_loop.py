@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gridshift.demo.loop import Loop, LoopSettings, wait_for
+from gridshift.demo.loop import Loop, wait_for
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 UNTOUCHED = ("payments", "kube-system", "team-critical")
@@ -25,17 +25,14 @@ UNTOUCHED = ("payments", "kube-system", "team-critical")
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def loop(shared_data):
-    with Loop(LoopSettings(trace=shared_data / "intensity" / "emaps_hourly_DE_2022.csv")) as running:
-        yield running
-
-
 def alert_firing(loop: Loop, name: str) -> bool:
     return any(a["labels"]["alertname"] == name and a["labels"]["zone"] == "DE" for a in loop.firing_alerts())
 
 
 def test_hold_restore_and_never_touch(loop):
+    # The loop is shared by the session: start from a calm moment, nothing held, no High alert.
+    assert wait_for(lambda: not alert_firing(loop, "GridCarbonIntensityHigh")
+                    and not any(s["held"] for s in loop.workloads().values()), timeout=60)
     original = loop.workloads()
     assert wait_for(lambda: alert_firing(loop, "GridCarbonIntensityHigh"), timeout=60), "the High alert never fired"
     fired = time.monotonic()
