@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     power.add_argument("--port", type=int, help="override power.port")
     power.set_defaults(run=_run_power_exporter)
 
+    report = commands.add_parser("report", help="a namespace's energy, emissions, intensity, actions and avoided "
+                                 "emissions over a time range, from Prometheus: Markdown and PNG charts")
+    from gridshift.report.command import add_arguments
+
+    add_arguments(report)
+    report.set_defaults(run=_run_report)
+
     demo = commands.add_parser("demo", help="the whole loop on loopback from recorded real data, no token needed")
     demo.add_argument("--data", help="folder of recorded inputs (default: ../shared/data beside the checkout)")
     demo.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: until Ctrl-C)")
@@ -153,6 +160,12 @@ def _run_power_exporter(args: argparse.Namespace) -> int:
         kube = None
     exporter = build_power_exporter(settings, kube_api_client=kube, cluster=config.cluster)
     return _serve(exporter.app, settings.listen_address, args.port or settings.port, exporter.refresher)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from gridshift.report.command import run
+
+    return run(args)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
