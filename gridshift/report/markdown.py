@@ -58,7 +58,7 @@ def _summary(data: ReportData) -> list[str]:
             f"| energy | {_both(f.energy_joules, units.ENERGY, 'J')} | rises of gridshift_namespace_energy_joules_total |",
             f"| emissions | {_both(f.emissions_grams, units.MASS, 'g')} | rises of gridshift_namespace_emissions_grams_total |",
             f"| mean power | {units.human(f.mean_power_watts, units.POWER)} | mean of gridshift_namespace_power_watts "
-            "(summed over nodes) where present |",
+            "summed over nodes, 0 W while none of its containers ran |",
             f"| intensity of its energy | {_number(f.effective_intensity, 'gCO2eq/kWh')} | emissions / energy |",
             f"| actions | {actions} | rises of gridshift_actions_total, by action and result below |",
             f"| time with workloads held | {units.human(f.held_seconds, units.DURATION)} "
