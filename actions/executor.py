@@ -21,12 +21,13 @@ from gridshift.actions import kinds
 from gridshift.actions.kinds import Kind, escape, get_path
 from gridshift.actions.kube.client import Kube
 from gridshift.actions.kube.errors import KubeError
-from gridshift.actions.policy import RELEASED, Decision
+from gridshift.actions.policy import HELD_SECONDS, RELEASED, Decision, recorded_held_seconds
 from gridshift.actions.state import HoldState, decode
 
 log = logging.getLogger(__name__)
 STATE_POINTER = f"/metadata/annotations/{escape(names.ANNOTATION_STATE)}"
 RELEASED_POINTER = f"/metadata/annotations/{escape(RELEASED)}"
+HELD_SECONDS_POINTER = f"/metadata/annotations/{escape(HELD_SECONDS)}"
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class Executor:
         operations = [*_guard(obj), {"op": "remove", "path": STATE_POINTER}]
         if decision.released:
             operations.append({"op": "add", "path": RELEASED_POINTER, "value": decision.alert})
+        if kind is kinds.JOB:  # a Job's max-delay covers all its holds: remember this one's length
+            held = recorded_held_seconds(_annotations(obj)) + max(0.0, self.clock() - state.since)
+            operations.append({"op": "add", "path": HELD_SECONDS_POINTER, "value": f"{held:.0f}"})
         if changed:
             event = ("GridshiftLeftAsChanged", f"{decision.reason}; but {', '.join(sorted(changed))} changed while held: "
                      "left as set")

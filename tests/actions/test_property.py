@@ -143,7 +143,8 @@ def without_volatile(obj: dict[str, Any]) -> dict[str, Any]:
     meta = result["metadata"]
     for key in ("resourceVersion", "generation"):
         meta.pop(key, None)
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != "gridshift.io/released"}
+    bookkeeping = ("gridshift.io/released", "gridshift.io/held-seconds")  # what gridshift remembers after a restore
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in bookkeeping}
     if annotations:
         meta["annotations"] = annotations
     else:

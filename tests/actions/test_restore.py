@@ -30,6 +30,7 @@ from tests.actions.conftest import alert, resolved
 HIGH = alert("DE_LU", "high")
 STATE = "gridshift.io/state"
 RELEASED = "gridshift.io/released"
+HELD_SECONDS = "gridshift.io/held-seconds"
 
 
 def opt_in(cluster, name="team-a", action="pause", **extra):
@@ -64,7 +65,10 @@ def test_resolved_restores_exactly(service, cluster, action, kind):
     service.reconcile()
     after = cluster.get(kind, "team-a", "w")
     assert after["spec"] == original["spec"]
-    assert (after["metadata"].get("annotations") or {}) == (original["metadata"].get("annotations") or {})
+    annotations = dict(after["metadata"].get("annotations") or {})
+    if kind == "Job":  # a Job keeps how long it was held: its max-delay covers all its holds
+        assert annotations.pop(HELD_SECONDS) == "0"  # the test's clock stood still
+    assert annotations == (original["metadata"].get("annotations") or {})
     assert len(cluster.patches()) == 2
     assert service.metric("gridshift_held_workloads", namespace="team-a", action=action) is None
 
@@ -189,6 +193,66 @@ def test_max_delay_restores_whatever_the_intensity_and_not_again_for_the_same_al
     assert RELEASED not in annotations
     episode = int(datetime(2026, 11, 25, 19, 0, tzinfo=timezone.utc).timestamp())
     assert json.loads(annotations[STATE])["alert"] == f"{HIGH['fingerprint']}@{episode}"
+
+
+def test_a_jobs_max_delay_covers_all_its_holds(service, cluster, clock):
+    """Held 2 h in one alert episode and restored, a Job with max-delay 3h is held at most 1 h in the
+    next; then its budget is spent and it runs to the end through any later alert."""
+    opt_in(cluster, max_delay="3h")
+    cluster.job("team-a", "train")
+    service.notify(HIGH)
+    service.reconcile()
+    clock.advance(2 * 3600)
+    service.notify(resolved(HIGH, ends_at="2026-11-25T11:00:00Z"))
+    service.reconcile()
+    assert spec(cluster, "Job", "train")["suspend"] is False
+    assert cluster.annotations("Job", "team-a", "train")[HELD_SECONDS] == "7200"
+
+    service.notify(alert("DE_LU", "high", starts_at="2026-11-25T12:00:00Z"))
+    service.reconcile()
+    assert spec(cluster, "Job", "train")["suspend"] is True
+    clock.advance(3600 - 1)
+    service.reconcile()
+    assert spec(cluster, "Job", "train")["suspend"] is True
+    clock.advance(1)
+    service.reconcile()
+    assert spec(cluster, "Job", "train")["suspend"] is False
+    assert "in total" in service.decisions()[0]["reason"]
+    assert cluster.annotations("Job", "team-a", "train")[HELD_SECONDS] == "10800"
+
+    mark = cluster.mark()
+    service.notify(resolved(alert("DE_LU", "high", starts_at="2026-11-25T12:00:00Z"), ends_at="2026-11-25T15:00:00Z"))
+    service.notify(alert("DE_LU", "high", starts_at="2026-11-25T16:00:00Z"))  # a new episode
+    service.reconcile(times=2)
+    assert cluster.patches(since=mark) == []
+
+
+def test_a_deployments_max_delay_is_per_hold(service, cluster, clock):
+    opt_in(cluster, max_delay="3h")
+    cluster.deployment("team-a", "web", replicas=3)
+    service.notify(HIGH)
+    service.reconcile()
+    clock.advance(2 * 3600)
+    service.notify(resolved(HIGH, ends_at="2026-11-25T11:00:00Z"))
+    service.reconcile()
+    assert HELD_SECONDS not in cluster.annotations("Deployment", "team-a", "web")
+    service.notify(alert("DE_LU", "high", starts_at="2026-11-25T12:00:00Z"))
+    service.reconcile()
+    clock.advance(3 * 3600 - 1)
+    service.reconcile()
+    assert spec(cluster, "Deployment", "web")["replicas"] == 0
+
+
+@pytest.mark.parametrize("recorded", ["not-a-number", "-50"])
+def test_an_unusable_held_seconds_annotation_counts_as_none(service, cluster, clock, recorded):
+    opt_in(cluster, max_delay="1h")
+    cluster.job("team-a", "train", annotations={HELD_SECONDS: recorded})
+    service.notify(HIGH)
+    service.reconcile()
+    assert spec(cluster, "Job", "train")["suspend"] is True
+    clock.advance(3600)
+    service.reconcile()
+    assert spec(cluster, "Job", "train")["suspend"] is False
 
 
 def test_max_delay_default_is_24h(service, cluster, clock):

@@ -1,0 +1,125 @@
+"""Run every policy over every recorded trace: one row per (trace, policy, workload).
+
+Traces: every CSV in ../shared/data/intensity. Thresholds: the absolute ones are the trace's
+median (what an operator would read off last year's data; the same value for the static
+baseline, so the two differ only in mechanism); the relative one is the exporter's `pNN` of
+the coming 24 h, forecast by persistence (tomorrow = today, the forecast anyone has) and, as an
+upper bound on forecasting, by the trace itself.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gridshift.recordings import shared_data_dir
+
+from benchmarks.savings import alerting, baselines
+from benchmarks.savings.cluster import simulate
+from benchmarks.savings.grid import DAY, Grid
+from benchmarks.savings.workloads import JobRun, JobSpec, ServiceSpec, arrivals
+
+DATA = shared_data_dir() / "intensity"
+# file -> (label, zone): the zone each trace is of, as data/README.md describes it.
+TRACES: dict[str, tuple[str, str]] = {
+    "emaps_hourly_DE_2022.csv": ("DE 2022", "DE"),
+    "lwa_ci_DE_2020_15min.csv": ("DE 2020", "DE"),
+    "lwa_ci_GB_2020_30min.csv": ("GB 2020", "GB"),
+    "emaps_hourly_US-CAL-CISO_2022.csv": ("CISO 2022", "US-CAL-CISO"),
+    "carbonadvisor_emaps_SE_2021-10_2022-09.csv": ("SE 2021-22", "SE"),
+}
+KINDS = ("batch", "training", "restart")
+HOURS = (1.0, 4.0, 12.0, 24.0, 48.0)
+SLACKS = (0.0, 6.0, 12.0, 24.0, 48.0)
+RELATIVE_QUANTILE = 0.75  # docs/examples/gridshift.yaml: high: p75
+GRIDSHIFT_POLICIES = ("gridshift-absolute", "gridshift-relative", "gridshift-relative-perfect")
+POLICIES = ("carbon-agnostic", "static-threshold", *GRIDSHIFT_POLICIES, "oracle")
+
+
+@dataclass(frozen=True)
+class Row:
+    trace: str
+    policy: str
+    workload: str  # batch | training | service
+    hours: float
+    slack_hours: float
+    jobs: int
+    grams: float
+    agnostic_grams: float
+    oracle_grams: float
+    missed: int
+    actions: int
+    restarts: int
+    kwh: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def job_specs(hours: Sequence[float] = HOURS, slacks: Sequence[float] = SLACKS) -> list[JobSpec]:
+    return [JobSpec(kind, h, s) for kind in KINDS for h in hours for s in slacks]
+
+
+def thresholds(grid: Grid, quantile: float = RELATIVE_QUANTILE) -> dict[str, tuple[alerting.Threshold, list[float]]]:
+    """Per gridshift policy: the threshold function and the moments it can change."""
+    persistence = alerting.Relative(grid.series(shift_seconds=int(DAY)), quantile)
+    perfect = alerting.Relative(grid.series(), quantile)
+    return {
+        "gridshift-absolute": (alerting.absolute(statistics.median(grid.values)), []),
+        "gridshift-relative": (persistence, persistence.changes()),
+        "gridshift-relative-perfect": (perfect, perfect.changes()),
+    }
+
+
+def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: ServiceSpec | None = ServiceSpec(),
+              label: str | None = None, zone: str | None = None) -> list[Row]:
+    label, zone = TRACES.get(path.name, (label or path.stem, zone))
+    grid = Grid.load(path, zone)
+    specs = list(specs if specs is not None else job_specs())
+    rule = alerting.RuleParameters.from_rules()
+    median = statistics.median(grid.values)
+    rows: list[Row] = []
+    reference: dict[str, list[tuple[JobRun, JobRun]]] = {
+        spec.key: [(baselines.carbon_agnostic(grid, spec, a), baselines.oracle(grid, spec, a)) for a, _ in arrivals(grid, spec)]
+        for spec in specs}
+    for spec in specs:
+        static = [baselines.static_threshold(grid, spec, agnostic.arrival, median) for agnostic, _ in reference[spec.key]]
+        for policy, runs in (("carbon-agnostic", [a for a, _ in reference[spec.key]]), ("static-threshold", static),
+                             ("oracle", [o for _, o in reference[spec.key]])):
+            rows.append(_job_row(label, policy, spec, runs, reference[spec.key]))
+    for policy, (threshold, moments) in thresholds(grid).items():
+        outcome = simulate(grid, alerting.episodes(grid, threshold, rule, extra_moments=moments), specs, service)
+        rows += [_job_row(label, policy, spec, outcome.jobs[spec.key], reference[spec.key],
+                          outcome.cronjob_actions.get(spec.key, 0)) for spec in specs]
+        if outcome.service is not None:
+            run = outcome.service
+            agnostic = grid.grams(run.begin, run.end)
+            rows.append(Row(label, policy, "service", (run.end - run.begin) / 3600, 0.0, 1, run.grams, agnostic,
+                            baselines.service_oracle(grid, run), 0, run.actions, 0, run.replica_hours / run.spec.replicas))
+    return rows
+
+
+def _job_row(label: str, policy: str, spec: JobSpec, runs: Sequence[JobRun],
+             reference: Sequence[tuple[JobRun, JobRun]], cronjob_actions: int = 0) -> Row:
+    return Row(label, policy, spec.kind, spec.hours, spec.slack_hours, len(runs), baselines.total(runs),
+               sum(a.grams for a, _ in reference), sum(o.grams for _, o in reference),
+               sum(run.missed for run in runs), cronjob_actions + sum(run.actions for run in runs),
+               sum(run.restarts for run in runs),
+               sum(run.kwh for run in runs))
+
+
+def run_all(data: Path = DATA, workers: int = 2, progress: Callable[[str], None] = print) -> list[Row]:
+    paths = [data / name for name in TRACES]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"recorded traces missing: {', '.join(missing)} (expected ../shared/data/intensity)")
+    rows: list[Row] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for path, found in zip(paths, pool.map(run_trace, paths)):
+            progress(f"  {TRACES[path.name][0]}: {len(found)} rows")
+            rows += found
+    return rows

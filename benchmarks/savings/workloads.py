@@ -1,0 +1,132 @@
+"""The workloads the benchmark runs, and what each run of one costs.
+
+- batch: a Job of `hours` of work that cannot checkpoint, started by a CronJob, in a namespace
+  with `gridshift.io/interruptible: "false"` (docs/actions.md's advice for such jobs): gridshift
+  suspends the CronJob while the grid is dirty, which defers the next start (the CronJob
+  controller starts a missed run when resumed, within `startingDeadlineSeconds`), and never
+  suspends a running Job.
+- training: a Job that checkpoints: paused and resumed, it continues where it stopped.
+- restart: a Job that cannot checkpoint but is left `interruptible` (the default): suspending
+  it ends its pods and the work done is lost (Kubernetes' Job suspend semantics). Measured to
+  show what that costs.
+- service: a Deployment of `replicas` that may run with fewer (`floor`) while the grid is dirty.
+
+Every job draws 1 kW while it runs, so grams are gCO2eq per kW and results read as shares.
+A job is due `slack_hours` after it could have finished had it started at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from croniter import croniter
+
+from benchmarks.savings.grid import DAY, HOUR, Grid
+
+ARRIVAL_SPACING_HOURS = 73  # 73 = 3 x 24 + 1: successive arrivals walk through every hour of the day
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    kind: str  # "batch" | "training" | "restart"
+    hours: float
+    slack_hours: float
+
+    @property
+    def checkpoints(self) -> bool:
+        return self.kind == "training"
+
+    @property
+    def scheduled(self) -> bool:
+        """Started by a CronJob: gridshift defers its start instead of interrupting it."""
+        return self.kind == "batch"
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.hours:g}h-slack-{self.slack_hours:g}h"
+
+    @property
+    def schedules(self) -> dict[str, str]:
+        """A scheduled job's CronJobs: three, 8 h apart, each on two days of the week 3 or 4 days
+        apart (more than the longest max-delay, so no run is missed twice), at hours that differ
+        between lengths and slacks, so together they start at every hour of every weekday."""
+        first = int(self.hours + self.slack_hours) % 8
+        return {f"batch-{hour:02d}": f"0 {hour} * * {days}"
+                for hour, days in zip((first, first + 8, first + 16), ("1,4", "2,5", "3,6"))}
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    replicas: int = 4
+    floor: int = 2
+
+    @property
+    def key(self) -> str:
+        return f"service-{self.replicas}-floor-{self.floor}"
+
+
+@dataclass
+class JobRun:
+    """One job from arrival to completion, as one policy ran it."""
+
+    spec: JobSpec
+    arrival: float
+    grams: float = 0.0
+    kwh: float = 0.0
+    finished: float | None = None
+    restarts: int = 0  # suspended while running without a checkpoint: work lost
+    actions: int = 0  # changes made to it (holds and restores)
+
+    @property
+    def deadline(self) -> float:
+        return self.arrival + (self.spec.hours + self.spec.slack_hours) * HOUR
+
+    @property
+    def missed(self) -> bool:
+        return self.finished is None or self.finished > self.deadline + 1e-6
+
+
+@dataclass
+class ServiceRun:
+    spec: ServiceSpec
+    begin: float
+    end: float
+    grams: float = 0.0
+    replica_hours: float = 0.0
+    actions: int = 0
+    reduced: list[tuple[float, float, int]] = field(default_factory=list)  # (from, to, replicas fewer)
+
+
+def arrivals(grid: Grid, spec: JobSpec) -> tuple[tuple[float, str | None], ...]:
+    """(arrival, the CronJob that starts it or None), sorted, across the trace: after a first day
+    (so a day-old forecast exists) and early enough that the job's whole window lies inside it."""
+    return _arrivals(grid.start, grid.end, spec)
+
+
+@lru_cache(maxsize=1024)
+def _arrivals(start: float, end: float, spec: JobSpec) -> tuple[tuple[float, str | None], ...]:
+    return tuple(_walk(start, end, spec))
+
+
+def _walk(start: float, end: float, spec: JobSpec) -> Iterator[tuple[float, str | None]]:
+    earliest = start + DAY
+    latest = end - (spec.hours + spec.slack_hours) * HOUR - DAY
+    if not spec.scheduled:
+        moment = earliest
+        while moment <= latest:
+            yield moment, None
+            moment += ARRIVAL_SPACING_HOURS * HOUR
+        return
+    found = []
+    for name, schedule in spec.schedules.items():
+        runs = croniter(schedule, datetime.fromtimestamp(earliest - 1, timezone.utc))
+        while (moment := runs.get_next(float)) <= latest:
+            found.append((moment, name))
+    yield from sorted(found)
+
+
+def service_window(grid: Grid) -> tuple[float, float]:
+    return grid.start + DAY, grid.end - DAY
