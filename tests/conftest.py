@@ -35,6 +35,12 @@ def shared_data() -> Path:
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests run last, in their usual order: the session's loop (below) starts with the
+    first of them and then runs beside no other test (its threads would load every test after it)."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 @pytest.fixture(scope="session")
 def loop(shared_data: Path) -> Iterator[Any]:
     """The whole loop (gridshift/demo/loop.py) through real Prometheus and Alertmanager, started once

@@ -50,6 +50,7 @@ def _introduce(loop: object) -> None:
     print(f"  Prometheus:     {loop.prometheus.url}/alerts   (try gridshift_carbon_intensity_grams_per_kwh)")  # type: ignore[attr-defined]
     print(f"  Alertmanager:   {loop.alertmanager.url}")  # type: ignore[attr-defined]
     print(f"  grid exporter:  {loop.exporter_url}/metrics")  # type: ignore[attr-defined]
+    print(f"  power exporter: {loop.power_url}/metrics   (Kepler from the real dump: gridshift/demo/kepler.py)")  # type: ignore[attr-defined]
     print(f"  action service: {loop.actions_url}/api/v1/decisions")  # type: ignore[attr-defined]
     print("  teams:")
     for name, wanted in NAMESPACES.items():
