@@ -34,10 +34,13 @@ def _instant(loop: Loop, expr: str, at: float) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def report(loop, tmp_path_factory):
-    """team-batch over the loop's history, once it has been held and restored."""
+    """team-batch from the loop's start to 5 s after its first restore: a quiet moment (the next
+    evening peak is some 20 s later), so Prometheus and the decision log agree at the end."""
     assert wait_for(lambda: loop.restored("team-batch"), timeout=150, every=1), "team-batch was never held and restored"
-    time.sleep(3)  # the restore's counters reach Prometheus
-    start, end = iso(loop.started_at), iso(time.time())
+    restored = min(datetime_seconds(d["time"]) for d in loop.decisions()
+                   if d["namespace"] == "team-batch" and d["result"] == "restored")
+    time.sleep(max(0.0, restored + 8 - time.time()))  # the end has been scraped
+    start, end = iso(loop.started_at), iso(restored + 5)
     out = tmp_path_factory.mktemp("report")
     started = time.monotonic()
     status = main(["report", "--namespace", "team-batch", "--from", start, "--to", end, "--step", "1s",
