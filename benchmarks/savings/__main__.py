@@ -20,7 +20,7 @@ from typing import Any
 from benchmarks.common import RESULTS_DIR, ROOT
 from benchmarks.savings import alerting, report
 from benchmarks.savings.grid import DAY, Grid
-from benchmarks.savings.run import DATA, run_all, thresholds
+from benchmarks.savings.run import DATA, RELATIVE_QUANTILE, run_all, thresholds
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 PLOTS = ROOT / "docs" / "savings"
@@ -32,6 +32,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the folder of recorded intensity traces")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--days", type=float, help="simulate only the first DAYS of each trace (a quick check)")
+    parser.add_argument("--out", type=Path, help="where to write the rows (default: benchmarks/results/savings-<time>.json)")
     parser.add_argument("--rows", type=Path, help="render these saved rows instead of simulating")
     parser.add_argument("--before", type=Path, help="rows measured with the policy before issue 10")
     parser.add_argument("--docs", action="store_true", help="write docs/savings/*.png and the docs/benchmarks.md section")
@@ -41,10 +43,10 @@ def main() -> int:
         rows = json.loads(args.rows.read_text())
     else:
         print(f"simulating every policy over the traces in {args.data} ...", flush=True)
-        rows = [row.as_dict() for row in run_all(args.data, workers=args.workers)]
-        RESULTS_DIR.mkdir(exist_ok=True)
-        out = RESULTS_DIR / f"savings-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
-        out.write_text(json.dumps(rows))
+        rows = [row.as_dict() for row in run_all(args.data, workers=args.workers, days=args.days)]
+        out = args.out or RESULTS_DIR / f"savings-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(rows_text(rows))
         print(f"rows in {out}")
     print(report.by_trace(rows, ["batch", "training"]))
     before = json.loads(args.before.read_text()) if args.before else None
@@ -55,10 +57,30 @@ def main() -> int:
     return 0
 
 
+def rows_text(rows: list[dict[str, Any]]) -> str:
+    """A row a line, floats to the milligram: readable diffs, a small file."""
+    rounded = [{k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()} for row in rows]
+    return "[\n" + ",\n".join(json.dumps(row) for row in rounded) + "\n]\n"
+
+
 def write_docs(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None, data: Path) -> None:
     report.plot_by_slack(rows, PLOTS / "savings-by-slack.png")
     report.plot_by_trace(rows, PLOTS / "savings-by-trace.png")
     report.plot_week(week(data / WEEK_TRACE), PLOTS / "week-de-2022.png")
+    text = DOCS.read_text(encoding="utf-8")
+    head, rest = text.split(BEGIN, 1) if BEGIN in text else (text.rstrip() + "\n\n", END)
+    tail = rest.split(END, 1)[1] if END in rest else ""
+    DOCS.write_text(f"{head}{BEGIN}\n{section(rows, before)}\n{END}{tail}", encoding="utf-8")
+
+
+def generated_section(text: str) -> str | None:
+    """What docs/benchmarks.md holds between the markers (None without them)."""
+    if BEGIN not in text or END not in text:
+        return None
+    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
+
+
+def section(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None) -> str:
     parts = [
         "### Batch and training jobs (slack 6-48 h, lengths 1-48 h), per trace\n", report.by_trace(rows, ["batch", "training"]),
         "\n### By deadline slack: batch (CronJob start deferred)\n", report.by_slack(rows, "batch"),
@@ -72,10 +94,7 @@ def write_docs(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None, 
                   report.before_after(before, rows)]
     parts += ["\n![savings by slack](savings/savings-by-slack.png)\n", "![savings by trace](savings/savings-by-trace.png)\n",
               "![a week of DE 2022](savings/week-de-2022.png)"]
-    text = DOCS.read_text(encoding="utf-8")
-    head, rest = text.split(BEGIN, 1) if BEGIN in text else (text.rstrip() + "\n\n", END)
-    tail = rest.split(END, 1)[1] if END in rest else ""
-    DOCS.write_text(f"{head}{BEGIN}\n{chr(10).join(parts)}\n{END}{tail}", encoding="utf-8")
+    return "\n".join(parts)
 
 
 def week(path: Path) -> dict[str, Any]:
@@ -89,7 +108,7 @@ def week(path: Path) -> dict[str, Any]:
               for e in alerting.episodes(grid, alerting.absolute(absolute), alerting.RuleParameters.from_rules())
               if e.resolved_at > start and e.firing_at < end]
     times = [t for t in grid.starts if start <= t < end]
-    return {"times": times, "intensity": [grid.value(t) for t in times], "absolute": absolute,
+    return {"times": times, "intensity": [grid.value(t) for t in times], "absolute": absolute, "quantile": RELATIVE_QUANTILE,
             "relative": [relative(t) for t in times], "firing": firing,
             "title": f"{grid.zone}, week of {WEEK_START[:10]}: when gridshift's two kinds of threshold hold workloads"}
 

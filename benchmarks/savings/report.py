@@ -178,7 +178,7 @@ def plot_by_trace(rows: Sequence[Row], path: Path) -> None:
     names = traces(rows)
     policies = (*SHIFTING, "oracle")
     width = 0.8 / len(policies)
-    figure, axis = plt.subplots(figsize=(11, 4.2))
+    figure, axis = plt.subplots(figsize=(11, 4.8))
     for i, policy in enumerate(policies):
         axis.bar([n + i * width for n in range(len(names))], [100 * found[(t, policy)].saving for t in names],
                  width=width, color=COLOURS[policy], label=LABELS[policy])
@@ -186,7 +186,7 @@ def plot_by_trace(rows: Sequence[Row], path: Path) -> None:
     axis.set_ylabel("emissions saved vs carbon-agnostic (%)")
     axis.set_title("Batch and training jobs with 6-48 h of slack, per trace", fontsize=11)
     axis.grid(alpha=0.3, axis="y")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
     _save(figure, path)
 
 
@@ -194,19 +194,19 @@ def plot_week(week: Mapping[str, Any], path: Path) -> None:
     """One week of one trace: intensity, both thresholds, and when the absolute alert fired."""
     plt = _pyplot()
     from datetime import datetime, timezone
-    figure, axis = plt.subplots(figsize=(11, 4))
+    figure, axis = plt.subplots(figsize=(11, 5))
     times = [datetime.fromtimestamp(t, timezone.utc) for t in week["times"]]
     axis.step(times, week["intensity"], where="post", color="black", linewidth=1.2, label="intensity")
     axis.axhline(week["absolute"], color=COLOURS["gridshift-absolute"], linestyle="--",
                  label=f"absolute threshold (trace median, {week['absolute']:.0f})")
     axis.step(times, week["relative"], where="post", color=COLOURS["gridshift-relative"], linestyle=":",
-              label="relative threshold (p75 of the coming 24 h, persistence forecast)")
+              label=f"relative threshold (p{week['quantile'] * 100:.0f} of the coming 24 h, persistence forecast)")
     for index, (begin, end) in enumerate(week["firing"]):
         axis.axvspan(datetime.fromtimestamp(begin, timezone.utc), datetime.fromtimestamp(end, timezone.utc),
                      color=COLOURS["gridshift-absolute"], alpha=0.12, label="GridCarbonIntensityHigh (absolute) firing" if index == 0 else None)
     axis.set_ylabel("gCO2eq/kWh")
     axis.set_title(week["title"], fontsize=11)
-    axis.legend(fontsize=8, loc="upper right")
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
     axis.grid(alpha=0.3)
     figure.autofmt_xdate()
     _save(figure, path)

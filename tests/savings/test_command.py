@@ -1,0 +1,36 @@
+"""`python -m benchmarks.savings` runs end to end (on the first days of every trace), and the
+tables in docs/benchmarks.md are what the recorded rows in docs/savings/ render to."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.savings.__main__ import DOCS, PLOTS, generated_section, section
+from benchmarks.savings.run import POLICIES, TRACES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_command_runs_every_policy_over_every_trace(tmp_path: Path):
+    out = tmp_path / "rows.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.savings", "--days", "12", "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    rows = json.loads(out.read_text())
+    assert {(r["trace"], r["policy"]) for r in rows} == {(label, p) for label, _ in TRACES.values() for p in POLICIES}
+    for label, _ in TRACES.values():
+        assert label in result.stdout
+    assert all(r["oracle_grams"] <= r["grams"] + 1e-6 for r in rows if r["workload"] != "restart")
+
+
+def test_the_docs_tables_are_the_recorded_rows():
+    rows = json.loads((PLOTS / "rows.json").read_text())
+    before = json.loads((PLOTS / "rows-before-issue-10.json").read_text())
+    assert generated_section(DOCS.read_text(encoding="utf-8")) == section(rows, before), (
+        "docs/benchmarks.md is stale: .venv/bin/python -m benchmarks.savings --rows docs/savings/rows.json "
+        "--before docs/savings/rows-before-issue-10.json --docs")
+    for name in ("savings-by-slack.png", "savings-by-trace.png", "week-de-2022.png"):
+        assert (PLOTS / name).stat().st_size > 10_000
