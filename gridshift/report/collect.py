@@ -85,7 +85,8 @@ def collect(prometheus: Prometheus, *, namespace: str, span: TimeRange, actions_
         thresholds=ask.grids(queries.THRESHOLDS, ("zone", "level"), zones) if zones else {},
         sources=[dict(s.labels) for s in ask.instant(queries.INTENSITY_SOURCES, zones)] if zones else [],
         actions=counter_rises(action_series, span, key=lambda labels: f"{labels.get('action')} {labels.get('result')}"),
-        held={s.labels.get("action", ""): on_grid(s, span) for s in held_series},
+        # The service exports a held count only while something is held: absent is none held.
+        held={s.labels.get("action", ""): [v or 0.0 for v in on_grid(s, span)] for s in held_series},
         avoided=ask.gauge(queries.AVOIDED),
         asked=prometheus.asked,
     )
