@@ -41,6 +41,11 @@ class LoopSettings:
     start: str = "2022-06-01T12:00Z"  # from 380 g/kWh at noon through the evening peak and back
     speed: float = 1800.0  # trace seconds per second: an hour in 2 s
     thresholds: dict[str, float] = field(default_factory=lambda: {"high": 500.0, "critical": 600.0, "low": 400.0})
+    # A second zone replayed in real time, so the forecast horizons (1 h .. 24 h of wall time) and
+    # the greenest windows have a future to describe: at 1,800x a day ahead is years of trace.
+    realtime_zone: str = "GB"
+    realtime_trace: str = "lwa_ci_GB_2020_30min.csv"  # beside `trace`
+    realtime_start: str = "2020-06-01T00:00Z"
 
 
 # The demo cluster: what each team opted into, and what must never be touched.
@@ -118,8 +123,10 @@ class Loop:
         # The recorded ENTSO-E payloads too, moved to the present: generation mixes for Prometheus.
         entsoe = self._serve(create_replay_app(self.settings.trace.parent.parent))
         config = build_config({"grid": {
-            "replay": {"refresh_seconds": 1, "zones": {zone: {
-                "file": str(self.settings.trace), "speed": self.settings.speed, "start": self.settings.start}}},
+            "replay": {"refresh_seconds": 1, "zones": {
+                zone: {"file": str(self.settings.trace), "speed": self.settings.speed, "start": self.settings.start},
+                self.settings.realtime_zone: {"file": str(self.settings.trace.parent / self.settings.realtime_trace),
+                                              "speed": 1.0, "start": self.settings.realtime_start}}},
             "thresholds": {zone: self.settings.thresholds},
             "entsoe": {"zones": list(ENTSOE_ZONES), "endpoint": f"{entsoe}/api"},
         }}, env={"ENTSOE_API_KEY": "replay-needs-no-token"})

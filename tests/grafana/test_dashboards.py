@@ -7,8 +7,8 @@ expression parses (promql-parser); the zone gazetteer (zones.geojson) holds know
 and, end to end (real Prometheus, Alertmanager and the action loop replaying a real German day),
 every query returns data over the loop's history once team-batch has been held and restored
 (asked as a range query, as Grafana asks a time series panel), except those listed in
-EXPECTED_EMPTY with the reason (the intensity forecast is not part of the loop; no reconcile
-error, skip or failure happens in it). The namespace power exporter runs in the loop, reading a
+EXPECTED_EMPTY with the reason (no reconcile error, skip or failure happens in it). The forecast
+horizons and greenest windows come from the loop's second zone, GB 2020 replayed in real time. The namespace power exporter runs in the loop, reading a
 Kepler whose power follows the workloads' replicas (gridshift/demo/kepler.py), so the power,
 energy, emissions and avoided-emissions panels answer for team-batch, paused while held.
 """
@@ -30,11 +30,8 @@ from gridshift.zones import entsoe_zone_names
 GRAFANA = Path(__file__).resolve().parents[2] / "grafana"
 DASHBOARDS = sorted(GRAFANA.glob("*.json"))
 EXPECTED = {"gridshift-cluster.json", "gridshift-project.json", "gridshift-actions.json"}
-NO_FORECAST = ("the loop's replayed ENTSO-E recordings yield no intensity forecast at the contract's horizons and no greenest "
-               "window (only the forecast quantiles appear), so these series are absent in the loop")
 # Queries that have no data in the loop: (a regular expression a query matches, why). Not faked.
 EXPECTED_EMPTY = [
-    (r"gridshift_carbon_intensity_(forecast|best_window_start_timestamp|best_window)_(grams|seconds)", NO_FORECAST),
     (r"gridshift_reconcile_errors_total", "no reconcile error happens in the loop (the counter has no series until one does)"),
     (r'result=~"skipped\|failed"', "no decision is skipped or fails in the loop (a counter series appears with the first one)"),
 ]
