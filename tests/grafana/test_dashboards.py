@@ -122,6 +122,14 @@ def test_every_query_parses(dashboard, panel, ref, expr):
     promql_parser.parse(substitute(expr))
 
 
+def test_panels_of_error_counters_show_0_when_nothing_failed():
+    """An error counter has no series until the first error: such a panel says 0, not "No data"."""
+    for path in DASHBOARDS:
+        for panel, target in targets(load(path)):
+            if any(re.search(pattern, target["expr"]) for pattern, _ in EXPECTED_EMPTY):
+                assert panel["fieldConfig"]["defaults"].get("noValue") == "0", (path.name, panel["title"])
+
+
 def test_the_parser_rejects_a_broken_query():
     with pytest.raises(ValueError):
         promql_parser.parse("sum by (zone) (rate(gridshift_actions_total[5m])")
