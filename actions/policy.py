@@ -8,6 +8,7 @@ or reordered notifications decide the same thing, and a restart loses nothing.
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,6 +27,9 @@ RELEASED = "gridshift.io/released"  # the alert a max-delay restore was for: not
 # A Job's time held by its earlier holds: its max-delay is a budget for all of them together, so a
 # Job held in several alert episodes is still due by its max-delay (docs/actions.md).
 HELD_SECONDS = "gridshift.io/held-seconds"
+# A CronJob is held from this long before its next run (at least; the reconciler makes it two
+# reconcile intervals when those are longer), so a pass falls between the hold's start and the run.
+CRONJOB_HOLD_LEAD_SECONDS = 15 * 60
 
 Verb = Literal["hold", "restore", "resume", "keep", "skip"]
 
@@ -158,6 +162,7 @@ class Context:
     protected: frozenset[str] = frozenset()
     migration_targets: Mapping[str, MigrationTarget] = field(default_factory=dict)  # alerting zone -> greener
     cluster_targets: Mapping[str, ClusterTarget] = field(default_factory=dict)  # alerting zone -> greener clusters
+    hold_lead_seconds: float = CRONJOB_HOLD_LEAD_SECONDS  # a CronJob is held from this long before its next run
 
 
 @dataclass(frozen=True)
@@ -247,9 +252,9 @@ def _while_held(base: dict[str, str], namespace: NamespaceView, workload: Worklo
         return _restore(base, holder_kind, holder, state, f"restored: {refusal}")
     if state.action != "scale-up" and context.now >= hold_expires_at(workload, policy, state):
         hours = policy.max_delay_seconds / 3600
-        since = " in total" if held_before(workload) else " after a run fell due" if workload.kind is kinds.CRONJOB else ""
+        total = " in total" if held_before(workload) else ""
         decision = _restore(base, holder_kind, holder, state,
-                            f"restored: held for max-delay ({hours:g} h){since}, whatever the intensity")
+                            f"restored: held for max-delay ({hours:g} h){total}, whatever the intensity")
         return Decision(**{**decision.__dict__, "released": True})
     if _triggers(namespace, policy, state.action, context):
         if holder_kind is kinds.JOB and state.action == "migrate" and state.applied.get(kinds.JOB.suspend) is True:
@@ -273,15 +278,19 @@ def recorded_held_seconds(annotations: Mapping[str, str]) -> float:
 
 
 def hold_expires_at(workload: Workload, policy: Policy, state: HoldState) -> float:
-    """When a hold is restored whatever the intensity: max-delay after it began, less a Job's earlier
-    holds. A suspended CronJob delays nothing until a run falls due, so its max-delay counts from
-    the first run the hold holds back: a nightly job waits at most max-delay, however long the
-    alert had been firing when it fell due."""
-    if workload.kind is kinds.CRONJOB:
-        due = schedule.next_run(workload.obj, after=state.since)
-        if due is not None:
-            return due + policy.max_delay_seconds
+    """When a hold is restored whatever the intensity: max-delay after it began, less a Job's earlier holds."""
     return state.since + policy.max_delay_seconds - held_before(workload)
+
+
+def hold_from(workload: Workload, policy: Policy, now: float, lead: float = CRONJOB_HOLD_LEAD_SECONDS) -> float | None:
+    """When holding a CronJob starts to be worth it: shortly before its next run. Suspended, it
+    delays nothing until a run falls due, while its max-delay runs from the hold; held from just
+    before the run, the run waits up to max-delay however long the alert had been firing.
+    None: at once (other kinds, `migrate`, a schedule gridshift cannot read)."""
+    if workload.kind is not kinds.CRONJOB or policy.action not in ("pause", "scale-down"):
+        return None
+    due = schedule.next_run(workload.obj, after=now)
+    return None if due is None else due - lead
 
 
 def _restore(base: dict[str, str], holder_kind: Kind, holder: Mapping[str, Any], state: HoldState, reason: str) -> Decision:
@@ -303,6 +312,12 @@ def _maybe_hold(base: dict[str, str], namespace: NamespaceView, workload: Worklo
             return None  # max-delay already released it (or its HPA) for this alert
         if action != "scale-up" and held_before(workload) >= policy.max_delay_seconds:
             return None  # a Job that has been held for its whole max-delay runs to the end
+        lead = context.hold_lead_seconds
+        start = hold_from(workload, policy, context.now, lead) if action != "scale-up" else None
+        if start is not None and context.now < start:
+            due = datetime.fromtimestamp(start + lead, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return Decision("skip", reason=f"its next run is at {due}: held from {lead / 60:g} min before it, so the "
+                            "run waits up to max-delay", action=action, **base)
         return _hold(base, namespace, workload, policy, action, trigger, context)
     return None
 

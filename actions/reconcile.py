@@ -29,7 +29,8 @@ from gridshift.actions.executor import Executor, Outcome
 from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.kube.client import Kube
 from gridshift.actions.kube.errors import Conflict, KubeError
-from gridshift.actions.policy import ClusterTarget, Context, MigrationTarget, NamespaceView, Workload, decide
+from gridshift.actions.policy import (CRONJOB_HOLD_LEAD_SECONDS, ClusterTarget, Context, MigrationTarget, NamespaceView,
+                                      Workload, decide)
 from gridshift.actions.upstreams import Alertmanager, Intensities, UpstreamError
 from gridshift.config import ActionsSettings, ClusterSettings
 from gridshift.nodezones import node_zone
@@ -112,7 +113,8 @@ class Reconciler:
             log.warning("reconcile: cannot read the cluster: %s", error)
             return
         context = Context(now=self.clock(), alerts=self.book.active(), protected=self.protected,
-                          migration_targets=self._migration_targets(cluster), cluster_targets=self._cluster_targets())
+                          migration_targets=self._migration_targets(cluster), cluster_targets=self._cluster_targets(),
+                          hold_lead_seconds=max(CRONJOB_HOLD_LEAD_SECONDS, 2 * self.settings.reconcile_seconds))
         views = [view for ns in cluster.namespaces if (view := self._view(ns, cluster)) is not None]
         held: Counter[tuple[str, str]] = Counter()
         for counts in self._pool.map(lambda view: self._namespace(view, context), views):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone, tzinfo
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,10 +20,21 @@ def next_run(cronjob: Mapping[str, Any], after: float) -> float | None:
     schedule, zone = spec.get("schedule"), spec.get("timeZone")
     if not isinstance(schedule, str) or not isinstance(zone, str | None):
         return None
-    return _next_run(schedule.strip(), zone or "", after)
+    key = (schedule.strip(), zone or "")
+    known = _recent.get(key)
+    if known is not None and known[0] <= after < known[1]:
+        return known[1]  # no run falls between: every pass of a held CronJob asks, croniter is slow
+    due = _next_run(*key, after)
+    if due is not None:
+        _recent[key] = (after, due)
+    return due
 
 
-@lru_cache(maxsize=4096)  # every pass asks again for each held CronJob; the answer never changes
+# (schedule, zone) -> (after, its next run): the answer for any moment in between. Bounded by
+# the schedules in the cluster; a race between passes only computes an answer twice.
+_recent: dict[tuple[str, str], tuple[float, float]] = {}
+
+
 def _next_run(schedule: str, zone_name: str, after: float) -> float | None:
     zone = _zone(zone_name)
     if zone is None:

@@ -28,10 +28,15 @@ from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.policy import Workload, effective_policy
 
 try:
-    from gridshift.actions.policy import hold_expires_at
-except ImportError:  # the policy before issue 10, measured for the before/after: a hold ended max-delay after it began
+    from gridshift.actions.policy import hold_expires_at, hold_from
+except ImportError:  # the policy before issue 10, measured for the before/after: a hold ended max-delay
+    # after it began, and a CronJob was held at once
     def hold_expires_at(workload: Workload, policy: Any, state: Any) -> float:  # type: ignore[misc]
         return float(state.since + policy.max_delay_seconds)
+
+    def hold_from(workload: Workload, policy: Any, now: float) -> float | None:  # type: ignore[misc]
+        return None
+
 from gridshift.actions.reconcile import Reconciler
 from gridshift.actions.state import decode
 from gridshift.config import ActionsSettings, ClusterSettings
@@ -117,6 +122,8 @@ class ClusterSimulation:
         self.now = min([p[0] for p in pending] + ([self.outcome.service.begin] if self.outcome.service else []))
         change_at, arrival_at = 0, 0
         while True:
+            if arrival_at == len(pending) and not self.running and not self.missed and self.now >= end:
+                break  # every job done and the service's year over: later timers change nothing measured
             upcoming = [m for m in (changes[change_at][0] if change_at < len(changes) else None,
                                     pending[arrival_at][0] if arrival_at < len(pending) else None) if m is not None]
             upcoming += self._completions() + self._expiries()
@@ -203,28 +210,35 @@ class ClusterSimulation:
                 for key, s in self.running.items() if self._is_running(key)]
 
     def _expiries(self) -> list[float]:
-        """When a hold reaches its max-delay: the service restores it then, whatever the alerts."""
+        """When a decision can change with time alone: a hold reaches its max-delay (the service
+        restores it then, whatever the alerts), or a CronJob's next run comes near (held from then)."""
         found = []
         for kind in (kinds.JOB, kinds.CRONJOB, kinds.DEPLOYMENT):
             for obj in self.kube.list_all(kind):
-                expires = self._expiry(kind, obj)
-                if expires is not None:
-                    found.append(max(self.now, expires))
+                moment = self._timer(kind, obj)
+                if moment is not None and moment > self.now:
+                    found.append(moment)
+                elif moment is not None and kind is not kinds.CRONJOB:
+                    found.append(self.now)
         return found
 
-    def _expiry(self, kind: kinds.Kind, obj: dict[str, Any]) -> float | None:
+    def _timer(self, kind: kinds.Kind, obj: dict[str, Any]) -> float | None:
         meta = obj["metadata"]
         key = (kind.name, meta["namespace"], meta["name"], meta["resourceVersion"])
-        if key not in self._expiry_cache:  # an object's expiry changes only when it does
-            text = (meta.get("annotations") or {}).get(names.ANNOTATION_STATE)
+        text = (meta.get("annotations") or {}).get(names.ANNOTATION_STATE)
+        if text is None and kind is kinds.CRONJOB:  # changes with time, not with the object
+            workload = Workload(kind=kind, namespace=meta["namespace"], name=meta["name"], obj=obj)
+            return hold_from(workload, self._policy(workload), self.now)
+        if key not in self._expiry_cache:  # a hold's expiry changes only when its object does
             expires = None
             if text is not None:
                 workload = Workload(kind=kind, namespace=meta["namespace"], name=meta["name"], obj=obj)
-                policy = effective_policy(self.kube.namespaces[meta["namespace"]]["metadata"]["annotations"],
-                                          workload.annotations)
-                expires = hold_expires_at(workload, policy, decode(text))
+                expires = hold_expires_at(workload, self._policy(workload), decode(text))
             self._expiry_cache[key] = expires
         return self._expiry_cache[key]
+
+    def _policy(self, workload: Workload) -> Any:
+        return effective_policy(self.kube.namespaces[workload.namespace]["metadata"]["annotations"], workload.annotations)
 
     def _finish_jobs(self) -> None:
         for key in [k for k, s in self.running.items()

@@ -51,7 +51,7 @@ class LoopSettings:
 # The demo cluster: what each team opted into, and what must never be touched.
 WORKLOADS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("team-batch", "Deployment", {"name": "trainer", "replicas": 4}),
-    ("team-batch", "CronJob", {"name": "nightly-report"}),
+    ("team-batch", "CronJob", {"name": "reports"}),  # every 10 min: a run always near, so held at once
     ("team-web", "Deployment", {"name": "frontend", "replicas": 6}),
     ("team-web", "Deployment", {"name": "api", "replicas": 4, "hpa": (3, 10)}),
     ("team-green", "Deployment", {"name": "crawler", "replicas": 1}),
@@ -227,7 +227,7 @@ def _workload(namespace: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]
     metadata = {"name": name, "namespace": namespace}
     if kind == "CronJob":
         return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": metadata,
-                "spec": {"schedule": "0 2 * * *", "suspend": False, "jobTemplate": {"spec": {"template": template}}}}
+                "spec": {"schedule": "*/10 * * * *", "suspend": False, "jobTemplate": {"spec": {"template": template}}}}
     template["spec"].pop("restartPolicy")
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
             "spec": {"replicas": spec["replicas"], "selector": {"matchLabels": {"app": name}}, "template": template}}

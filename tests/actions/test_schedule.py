@@ -1,9 +1,10 @@
-"""A held CronJob's max-delay counts from the first run it holds back (actions/schedule.py).
+"""A CronJob is held from shortly before its next run (actions/schedule.py, policy.hold_from).
 
 Covers: the next run by the schedule in UTC, in the CronJob's timeZone, by macro; schedules and
-zones gridshift cannot read (None, so the plain max-delay rule applies); through the service on the
-emulated API: a nightly CronJob held from the morning stays held until its 02:00 run has waited
-max-delay, not max-delay after the hold began; an unreadable schedule falls back to the plain rule.
+zones gridshift cannot read (None: held at once, as any workload); through the service on the
+emulated API: under an alert from 09:00, a nightly CronJob is left alone (a skip saying when it
+will be held) until two reconcile intervals before its 02:00 run, then held for max-delay; an
+unreadable schedule is held at once and restored after max-delay.
 """
 
 from __future__ import annotations
@@ -56,23 +57,33 @@ def suspended(cluster):
     return cluster.get("CronJob", "team-a", "nightly")["spec"]["suspend"]
 
 
-def test_a_nightly_cronjob_waits_max_delay_from_its_run_not_from_the_hold(service, cluster, clock):
+def test_a_nightly_cronjob_is_held_from_shortly_before_its_run(service, cluster, clock):
+    """Suspended at 09:00, a nightly CronJob would spend its max-delay before its 02:00 run: it is
+    held from two reconcile intervals (the tests' 1 h) before the run, then for max-delay."""
     opt_in(cluster, "3h")
     cluster.cronjob("team-a", "nightly")
     cluster.set("CronJob", "team-a", "nightly", lambda obj: obj["spec"].update(schedule="0 2 * * *"))
     service.notify(HIGH)
     service.reconcile()
-    assert suspended(cluster) is True
-    clock.advance(20 * HOUR - 1)  # 04:59:59 the next day: the 02:00 run has waited just under 3 h
-    service.reconcile()
-    assert suspended(cluster) is True
-    clock.advance(1)
+    assert suspended(cluster) is False
+    assert "its next run is at 2026-11-26T02:00:00Z: held from 120 min before it" in service.decisions()[0]["reason"]
+    assert not cluster.patches()
+    clock.advance(15 * HOUR - 1)  # 23:59:59
     service.reconcile()
     assert suspended(cluster) is False
-    assert "after a run fell due" in service.decisions()[0]["reason"]
+    clock.advance(1)  # 00:00, two hours before the run
+    service.reconcile()
+    assert suspended(cluster) is True
+    clock.advance(3 * HOUR - 1)
+    service.reconcile()
+    assert suspended(cluster) is True
+    clock.advance(1)  # held for max-delay: the 02:00 run starts at 03:00
+    service.reconcile()
+    assert suspended(cluster) is False
+    assert "max-delay" in service.decisions()[0]["reason"]
 
 
-def test_an_unreadable_schedule_falls_back_to_max_delay_from_the_hold(service, cluster, clock):
+def test_an_unreadable_schedule_is_held_at_once(service, cluster, clock):
     opt_in(cluster, "3h")
     cluster.cronjob("team-a", "nightly")
     cluster.set("CronJob", "team-a", "nightly", lambda obj: obj["spec"].update(schedule="0 2 * * * * * *"))

@@ -40,7 +40,7 @@ def test_hold_restore_and_never_touch(loop):
     held_after = time.monotonic() - fired
     assert wait_for(lambda: loop.workloads()[("team-web", "api")].get("hpa") == (2, 5), timeout=15)
     held = loop.workloads()
-    assert held[("team-batch", "nightly-report")]["suspend"] is True
+    assert held[("team-batch", "reports")]["suspend"] is True
     assert held[("team-web", "frontend")]["replicas"] == 3  # ceil(6 x 0.5), above the floor of 2
     assert held[("team-web", "api")]["replicas"] == 4  # its HPA's bounds were lowered instead
     for namespace in UNTOUCHED:
@@ -52,7 +52,7 @@ def test_hold_restore_and_never_touch(loop):
                     timeout=30)
     restored_after = time.monotonic() - resolved
     after = loop.workloads()
-    for key in (("team-batch", "trainer"), ("team-batch", "nightly-report"), ("team-web", "frontend"), ("team-web", "api")):
+    for key in (("team-batch", "trainer"), ("team-batch", "reports"), ("team-web", "frontend"), ("team-web", "api")):
         assert after[key] == original[key], key
     patched = {request.namespace for request in loop.emulator["patch"]}
     assert not patched & set(UNTOUCHED), patched
@@ -69,7 +69,7 @@ def test_green_surplus_scales_up_and_back(loop):
 
 def test_every_action_is_an_event_and_a_decision(loop):
     events = [obj for key, obj in loop.emulator.objects.items() if "events" in str(key[0])]
-    assert len(events) >= 8  # a hold and a restore on trainer, nightly-report, frontend, api's HPA
+    assert len(events) >= 8  # a hold and a restore on trainer, reports, frontend, api's HPA
     decisions = loop.decisions()
     assert {d["result"] for d in decisions} <= {"applied", "restored", "skipped"}
     assert all(d["alert"] for d in decisions if d["decision"] in ("hold", "restore"))
