@@ -212,15 +212,9 @@ class ClusterSimulation:
     def _expiries(self) -> list[float]:
         """When a decision can change with time alone: a hold reaches its max-delay (the service
         restores it then, whatever the alerts), or a CronJob's next run comes near (held from then)."""
-        found = []
-        for kind in (kinds.JOB, kinds.CRONJOB, kinds.DEPLOYMENT):
-            for obj in self.kube.list_all(kind):
-                moment = self._timer(kind, obj)
-                if moment is not None and moment > self.now:
-                    found.append(moment)
-                elif moment is not None and kind is not kinds.CRONJOB:
-                    found.append(self.now)
-        return found
+        moments = (self._timer(kind, obj) for kind in (kinds.JOB, kinds.CRONJOB, kinds.DEPLOYMENT)
+                   for obj in self.kube.list_all(kind))
+        return [m for m in moments if m is not None and m > self.now]  # a timer now was this moment's pass
 
     def _timer(self, kind: kinds.Kind, obj: dict[str, Any]) -> float | None:
         meta = obj["metadata"]

@@ -8,13 +8,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gridshift.exporters.power.accumulate import JOULES_PER_KWH
 from gridshift.report import queries
 from gridshift.report.prometheus import Asked, Prometheus, read_decisions
 from gridshift.report.series import (Grid, Series, counter_rises, integral, mean, on_grid, summed,
                                      time_above_zero)
 from gridshift.report.timerange import TimeRange
-
-JOULES_PER_KWH = 3.6e6
 
 
 class NoData(Exception):
