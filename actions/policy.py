@@ -8,8 +8,8 @@ or reordered notifications decide the same thing, and a restart loses nothing.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any, Literal
 

@@ -1,7 +1,7 @@
 """When a CronJob starts its next Job: its `schedule` in its `timeZone` (UTC when unset, as the
 CronJob controller of a UTC control plane reads it), by croniter, which reads the same five-field
-syntax and `@daily`-style macros. None when gridshift cannot read the schedule: the caller then
-falls back to its plain rule.
+syntax and `@daily`-style macros. None when gridshift cannot read the schedule: the CronJob is
+then held at once, like any workload.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def next_run(cronjob: Mapping[str, Any], after: float) -> float | None:
     key = (schedule.strip(), zone or "")
     known = _recent.get(key)
     if known is not None and known[0] <= after < known[1]:
-        return known[1]  # no run falls between: every pass of a held CronJob asks, croniter is slow
+        return known[1]  # no run falls between; every pass asks for each CronJob under an alert, croniter is slow
     due = _next_run(*key, after)
     if due is not None:
         _recent[key] = (after, due)
