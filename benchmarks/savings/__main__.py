@@ -43,7 +43,11 @@ def main() -> int:
         rows = json.loads(args.rows.read_text())
     else:
         print(f"simulating every policy over the traces in {args.data} ...", flush=True)
-        rows = [row.as_dict() for row in run_all(args.data, workers=args.workers, days=args.days)]
+        try:
+            rows = [row.as_dict() for row in run_all(args.data, workers=args.workers, days=args.days)]
+        except FileNotFoundError as error:
+            print(f"benchmarks.savings: {error}", file=sys.stderr)
+            return 2
         out = args.out or RESULTS_DIR / f"savings-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(rows_text(rows))

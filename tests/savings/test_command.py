@@ -26,6 +26,16 @@ def test_the_command_runs_every_policy_over_every_trace(tmp_path: Path):
     assert all(r["oracle_grams"] <= r["grams"] + 1e-6 for r in rows if r["workload"] != "restart")
 
 
+def test_missing_traces_are_named_and_nothing_is_written(tmp_path: Path):
+    out = tmp_path / "rows.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.savings", "--data", str(tmp_path / "nowhere"),
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "recorded traces missing" in result.stderr and "emaps_hourly_DE_2022.csv" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
 def test_the_docs_tables_are_the_recorded_rows():
     rows = json.loads((PLOTS / "rows.json").read_text())
     before = json.loads((PLOTS / "rows-before-issue-10.json").read_text())
