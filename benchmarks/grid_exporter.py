@@ -82,10 +82,10 @@ def run(*, scrapes: int, parse_runs: int, warm_rounds: int, zones: Sequence[str]
     problems = [problem for zone in zones if (problem := check_entsoe_zone(zone, "zones"))]
     if problems:
         raise SystemExit("unknown zones:\n" + "\n".join(problems))
-    data_dir = recordings.shared_data_dir() / "entsoe"
+    data_dir = recordings.REPO_DATA_DIR / "entsoe"
     missing = [name for name in fake_entsoe.PAYLOAD_FILES if not (data_dir / name).is_file()]
     if missing:
-        raise SystemExit(f"recorded payloads missing in {data_dir}: {', '.join(missing)} (set {recordings.SHARED_DATA_ENV})")
+        raise SystemExit(f"recorded payloads missing in {data_dir}: {', '.join(missing)} (the repository's data/)")
 
     fake = fake_entsoe.start_in_child(data_dir=data_dir, token=TOKEN, zones=zones)
     try:

@@ -71,9 +71,9 @@ def run(*, nodes: int, containers: int, cycles: int, workers: int) -> dict[str, 
     from gridshift import recordings
 
     memory = {"start": rss_bytes()}
-    dump = recordings.shared_data_dir() / "kepler" / "datadog_kepler_0.7.x_kind_cluster_metrics.txt"
+    dump = recordings.REPO_DATA_DIR / "kepler" / "datadog_kepler_0.7.x_kind_cluster_metrics.txt"
     if not dump.is_file():
-        raise SystemExit(f"the Kepler dump is missing: {dump} (set {recordings.SHARED_DATA_ENV})")
+        raise SystemExit(f"the Kepler dump is missing: {dump} (the repository's data/)")
 
     from prometheus_client import generate_latest
 

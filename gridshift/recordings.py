@@ -1,8 +1,9 @@
-"""Recorded real ENTSO-E responses (../shared/data/entsoe) and the requests they answer.
+"""The recorded real inputs the repository carries (data/, see data/README.md), the ENTSO-E
+responses among them with the requests they answer, and where the benchmarks' large inputs are.
 
-Used by the tests' local ENTSO-E server and by the demo's replay server, so both answer the
-same request with the same real payload. A request with no recording gets ENTSO-E's own
-"No matching data found" acknowledgement, as the real API does.
+The tests' local ENTSO-E server and the demo's replay server both route by ENTSOE_RECORDINGS,
+so both answer the same request with the same real payload. A request with no recording gets
+ENTSO-E's own "No matching data found" acknowledgement, as the real API does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from gridshift.zones import entsoe_area_code
 
 SHARED_DATA_ENV = "GRIDSHIFT_SHARED_DATA"
+# The repository's own recordings; a wheel does not ship them (only a checkout has data/).
+REPO_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ NO_MATCHING_DATA = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def shared_data_dir() -> Path:
-    """`$GRIDSHIFT_SHARED_DATA`, else ../shared/data beside the checkout."""
+    """The benchmarks' large inputs (year-long traces, the forecasting benchmark): `$GRIDSHIFT_SHARED_DATA`,
+    else ../shared/data beside the checkout. Tests and the demo never read it: they use REPO_DATA_DIR."""
     configured = os.environ.get(SHARED_DATA_ENV)
     if configured:
         return Path(configured)

@@ -1,5 +1,8 @@
-"""Shared fixtures: the recorded real data, a local ENTSO-E that replays it, a test clock, and the
-demo loop (one per session, shared by every end-to-end test)."""
+"""Shared fixtures: the recorded real data (the repository's data/), a local ENTSO-E that replays it,
+a test clock, and the demo loop (one per session, shared by every end-to-end test).
+
+The suite must run from a clone with nothing beside it: tests/outside.py records every file this
+process opens beside the checkout, and the session fails if there is one."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from gridshift import recordings
+from tests import outside
 
 TOKEN = "test-entsoe-token-5f1c2a"
 
@@ -27,12 +31,25 @@ class Clock:
         return self.now
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    outside.watch()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if outside.reached:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if outside.reached:
+        terminalreporter.section("paths outside the repository", red=True)
+        for path in sorted(outside.reached):
+            terminalreporter.line(f"FAILED: a test read {path}, outside the checkout (tests use data/ only)")
+
+
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = recordings.shared_data_dir()
-    if not (path / "entsoe").is_dir():
-        pytest.fail(f"recorded data not found at {path}: set {recordings.SHARED_DATA_ENV}")
-    return path
+def recorded_data() -> Path:
+    return recordings.REPO_DATA_DIR
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,21 +59,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def loop(shared_data: Path) -> Iterator[Any]:
+def loop(recorded_data: Path) -> Iterator[Any]:
     """The whole loop (gridshift/demo/loop.py) through real Prometheus and Alertmanager, started once
     for the session. The trace plays on day after day (a day in 48 s; each of these June days has an
     evening peak above the High threshold and a green morning), so a test that waits for an event
     sees it whatever the tests before it waited for."""
     from gridshift.demo.loop import Loop, LoopSettings
 
-    with Loop(LoopSettings(trace=shared_data / "intensity" / "emaps_hourly_DE_2022.csv")) as running:
+    with Loop(LoopSettings(trace=recorded_data / "intensity" / "emaps_hourly_DE_2022-06-01_2022-06-30.csv")) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
-def entsoe_xml(shared_data: Path):
+def entsoe_xml(recorded_data: Path):
     def read(file: str) -> str:
-        return (shared_data / "entsoe" / file).read_text(encoding="utf-8")
+        return (recorded_data / "entsoe" / file).read_text(encoding="utf-8")
 
     return read
 
@@ -104,7 +121,7 @@ class FakeEntsoe:
 
 
 @pytest.fixture
-def fake_entsoe(httpserver: HTTPServer, shared_data: Path) -> Iterator[FakeEntsoe]:
-    fake = FakeEntsoe(httpserver, shared_data)
+def fake_entsoe(httpserver: HTTPServer, recorded_data: Path) -> Iterator[FakeEntsoe]:
+    fake = FakeEntsoe(httpserver, recorded_data)
     httpserver.expect_request("/api").respond_with_handler(fake.handle)
     yield fake

@@ -19,8 +19,8 @@ def test_grid_exporter_benchmark_runs(tmp_path):
 
 
 def test_forecast_error_benchmark_runs():
-    result = subprocess.run([sys.executable, "-m", "benchmarks.forecast_error"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "benchmarks.forecast_error", "--data", str(ROOT / "data" / "intensity")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("persistence 24 h") == 5  # one row per recorded trace
 

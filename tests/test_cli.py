@@ -79,7 +79,7 @@ def _wait_ready(url: str, process: subprocess.Popen) -> dict:
     pytest.fail("exporter never became ready")
 
 
-def test_demo_runs_the_loop_without_a_token(shared_data):
+def test_demo_runs_the_loop_without_a_token(recorded_data):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENTSOE_API_KEY", "GRIDSHIFT_WEBHOOK_TOKEN"))}
     result = subprocess.run([*GRIDSHIFT, "demo", "--duration", "16"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -91,7 +91,7 @@ def test_demo_runs_the_loop_without_a_token(shared_data):
     assert "stopped" in out
 
 
-def test_demo_says_how_to_install_missing_tools(shared_data, tmp_path):
+def test_demo_says_how_to_install_missing_tools(recorded_data, tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}  # no prometheus, no alertmanager
     result = subprocess.run([*GRIDSHIFT, "demo", "--duration", "1"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2

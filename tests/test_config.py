@@ -159,7 +159,7 @@ def test_a_mapping_where_a_list_belongs_is_named():
     assert problem == "grid.static.zones: must be a mapping, got list"
 
 
-def test_replay_start_must_be_a_time(shared_data):
-    trace = shared_data / "intensity" / "lwa_ci_DE_2020_15min.csv"
+def test_replay_start_must_be_a_time(recorded_data):
+    trace = recorded_data / "intensity" / "lwa_ci_DE_2020-12-01_2020-12-31_15min.csv"
     [problem] = problems({"grid": {"replay": {"zones": {"DE": {"file": str(trace), "start": "last summer"}}}}})
     assert problem == "grid.replay.zones.DE.start: not an ISO-8601 time: 'last summer'"

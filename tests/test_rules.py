@@ -46,12 +46,12 @@ def test_promtool_unit_tests_pass():
     assert "SUCCESS" in result.stdout
 
 
-def test_unit_test_input_is_the_recorded_day(shared_data):
+def test_unit_test_input_is_the_recorded_day(recorded_data):
     document = yaml.safe_load(RULES_TEST.read_text())
     series = document["tests"][0]["input_series"][0]
     assert series["series"].startswith("gridshift_carbon_intensity_grams_per_kwh")
     hourly = [float(item.split("x")[0]) for item in series["values"].split()]
-    with (shared_data / "intensity" / "emaps_hourly_DE_2022.csv").open(encoding="utf-8") as handle:
+    with (recorded_data / "intensity" / "emaps_hourly_DE_2022-06-01_2022-06-30.csv").open(encoding="utf-8") as handle:
         day = [float(row["Carbon Intensity gCO₂eq/kWh (LCA)"]) for row in csv.DictReader(handle)
                if row["Datetime (UTC)"].startswith("2022-06-01")]
     assert hourly == day and len(day) == 24

@@ -70,7 +70,10 @@ def rows_text(rows: list[dict[str, Any]]) -> str:
 def write_docs(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None, data: Path) -> None:
     report.plot_by_slack(rows, PLOTS / "savings-by-slack.png")
     report.plot_by_trace(rows, PLOTS / "savings-by-trace.png")
-    report.plot_week(week(data / WEEK_TRACE), PLOTS / "week-de-2022.png")
+    if (data / WEEK_TRACE).is_file():
+        report.plot_week(week(data / WEEK_TRACE), PLOTS / "week-de-2022.png")
+    else:
+        print(f"no {WEEK_TRACE} in {data}: the week plot is left as it was")
     text = DOCS.read_text(encoding="utf-8")
     head, rest = text.split(BEGIN, 1) if BEGIN in text else (text.rstrip() + "\n\n", END)
     tail = rest.split(END, 1)[1] if END in rest else ""

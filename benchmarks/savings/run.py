@@ -1,6 +1,7 @@
 """Run every policy over every recorded trace: one row per (trace, policy, workload).
 
-Traces: every CSV in ../shared/data/intensity. Thresholds: the absolute ones are the trace's
+Traces: every CSV in the folder given (default ../shared/data/intensity, the five year-long
+traces; any trace file gridshift's replay reads will do, named by TRACES or by its file name). Thresholds: the absolute ones are the trace's
 median (what an operator would read off last year's data; the same value for the static
 baseline, so the two differ only in mechanism); the relative one is the exporter's `pNN` of
 the coming 24 h, forecast by persistence (tomorrow = today, the forecast anyone has) and, as an
@@ -25,7 +26,7 @@ from benchmarks.savings.grid import DAY, Grid
 from benchmarks.savings.workloads import JobRun, JobSpec, ServiceSpec, arrivals
 
 DATA = shared_data_dir() / "intensity"
-# file -> (label, zone): the zone each trace is of, as data/README.md describes it.
+# file -> (label, zone): the zone each shared trace is of, as ../shared/data/README.md describes it.
 TRACES: dict[str, tuple[str, str]] = {
     "emaps_hourly_DE_2022.csv": ("DE 2022", "DE"),
     "lwa_ci_DE_2020_15min.csv": ("DE 2020", "DE"),
@@ -79,7 +80,7 @@ def thresholds(grid: Grid, quantile: float = RELATIVE_QUANTILE) -> dict[str, tup
 def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: ServiceSpec | None = ServiceSpec(),
               days: float | None = None) -> list[Row]:
     """Every policy over one trace (its first `days` only, if given)."""
-    label, zone = TRACES.get(path.name, (path.stem, None))
+    label, zone = trace_label(path)
     grid = Grid.load(path, zone)
     if days is not None:
         grid = grid.between(grid.start, grid.start + days * DAY)
@@ -116,15 +117,26 @@ def _job_row(label: str, policy: str, spec: JobSpec, runs: Sequence[JobRun],
                sum(run.kwh for run in runs))
 
 
+def trace_label(path: Path) -> tuple[str, str | None]:
+    """(label, zone) of a trace file: the shared traces by TRACES, any other by its name (zone from the file)."""
+    return TRACES.get(path.name, (path.stem, None))
+
+
+def trace_files(data: Path) -> list[Path]:
+    """Every CSV in `data`; FileNotFoundError naming the expected inputs when there is none."""
+    paths = sorted(data.glob("*.csv")) if data.is_dir() else []
+    if not paths:
+        raise FileNotFoundError(f"recorded traces missing: no *.csv in {data} (the benchmark's inputs are the year-long "
+                                f"traces of ../shared/data/intensity: {', '.join(TRACES)}; or pass --data DIR)")
+    return paths
+
+
 def run_all(data: Path = DATA, workers: int = 2, days: float | None = None,
             progress: Callable[[str], None] = print) -> list[Row]:
-    paths = [data / name for name in TRACES]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise FileNotFoundError(f"recorded traces missing: {', '.join(missing)} (expected ../shared/data/intensity)")
+    paths = trace_files(data)
     rows: list[Row] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for path, found in zip(paths, pool.map(partial(run_trace, days=days), paths)):
-            progress(f"  {TRACES[path.name][0]}: {len(found)} rows")
+            progress(f"  {trace_label(path)[0]}: {len(found)} rows")
             rows += found
     return rows

@@ -1,7 +1,7 @@
 """`gridshift demo`: the whole loop on loopback for a person; no cluster, no token.
 
-A real intensity trace (Germany, 1-2 June 2022, Electricity Maps) replayed at an hour every two
-seconds, the recorded ENTSO-E generation mixes, real Prometheus and Alertmanager, and the action
+A real intensity trace (Germany, June 2022 from the 1st at noon, Electricity Maps) replayed at an
+hour every two seconds, the recorded ENTSO-E generation mixes, real Prometheus and Alertmanager, and the action
 service acting on an emulated cluster of a few teams. It prints a timeline (intensity, alerts,
 each action and restore) until Ctrl-C.
 """
@@ -16,16 +16,16 @@ from pathlib import Path
 from gridshift import recordings
 from gridshift.demo.processes import MissingTool
 
-TRACE = Path("intensity") / "emaps_hourly_DE_2022.csv"
+TRACE = Path("intensity") / "emaps_hourly_DE_2022-06-01_2022-06-30.csv"
 
 
 def run_demo(*, data: str | None, duration: float = 0, speed: float = 1800.0) -> int:
     from gridshift.demo.loop import Loop, LoopSettings
 
-    data_dir = Path(data) if data else recordings.shared_data_dir()
+    data_dir = Path(data) if data else recordings.REPO_DATA_DIR
     if not (data_dir / TRACE).is_file() or not (data_dir / "entsoe").is_dir():
-        print(f"gridshift demo: recorded data not found in {data_dir}; pass --data or set {recordings.SHARED_DATA_ENV}",
-              file=sys.stderr)
+        print(f"gridshift demo: recorded data not found in {data_dir} (a checkout of the repository has it in data/); "
+              "pass --data DIR", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -44,7 +44,7 @@ def run_demo(*, data: str | None, duration: float = 0, speed: float = 1800.0) ->
 def _introduce(loop: object) -> None:
     from gridshift.demo.loop import NAMESPACES
 
-    print("gridshift demo: Germany's grid on 1-2 June 2022 (Electricity Maps, lifecycle), an hour every "
+    print("gridshift demo: Germany's grid from 1 June 2022 (Electricity Maps, lifecycle), an hour every "
           f"{3600 / loop.settings.speed:g} s")  # type: ignore[attr-defined]
     print(f"  thresholds: {loop.settings.thresholds}")  # type: ignore[attr-defined]
     print(f"  Prometheus:     {loop.prometheus.url}/alerts   (try gridshift_carbon_intensity_grams_per_kwh)")  # type: ignore[attr-defined]

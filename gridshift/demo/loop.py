@@ -44,8 +44,8 @@ class LoopSettings:
     # A second zone replayed in real time, so the forecast horizons (1 h .. 24 h of wall time) and
     # the greenest windows have a future to describe: at 1,800x a day ahead is years of trace.
     realtime_zone: str = "GB"
-    realtime_trace: str = "lwa_ci_GB_2020_30min.csv"  # beside `trace`
-    realtime_start: str = "2020-06-01T00:00Z"
+    realtime_trace: str = "lwa_ci_GB_2020-10-01_2020-11-12_mixed.csv"  # beside `trace`
+    realtime_start: str = "2020-10-01T00:00Z"
 
 
 # The demo cluster: what each team opted into, and what must never be touched.

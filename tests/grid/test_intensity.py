@@ -203,11 +203,11 @@ def test_static_provider(make_exporter):
     assert running.value(names.CARBON_INTENSITY_FORECAST, zone="ONPREM", source="static", horizon="24h") == 250
 
 
-def test_replay_provider_through_the_exporter(make_exporter, shared_data):
-    """The real 2022 German trace at one trace hour per wall second, from 2022-06-01T00:00Z."""
+def test_replay_provider_through_the_exporter(make_exporter, recorded_data):
+    """The real June 2022 German trace at one trace hour per wall second, from 2022-06-01T00:00Z."""
     import csv
 
-    trace = shared_data / "intensity" / "emaps_hourly_DE_2022.csv"
+    trace = recorded_data / "intensity" / "emaps_hourly_DE_2022-06-01_2022-06-30.csv"
     running = make_exporter(zones=[], now=1_800_000_000, grid={
         "replay": {"zones": {"DE": {"file": str(trace), "speed": 3600, "start": "2022-06-01T00:00Z"}}}})
     running.exporter.refresher.run_due()  # t0 = now

@@ -18,7 +18,8 @@ from gridshift.exporters.grid.sources import FetchError
 T0 = 1_700_000_000  # the wall clock the replays start at
 HOUR = 3600
 LCA = "Carbon Intensity gCO\u2082eq/kWh (LCA)"
-FIRST_2022 = int(datetime(2022, 1, 1, tzinfo=timezone.utc).timestamp())
+FIRST = int(datetime(2022, 6, 1, tzinfo=timezone.utc).timestamp())  # the DE trace: June 2022
+HOURS = 720
 
 
 def utc(text: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> int:
@@ -31,20 +32,20 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def intensity(shared_data: Path) -> Path:
-    return shared_data / "intensity"
+def intensity(recorded_data: Path) -> Path:
+    return recorded_data / "intensity"
 
 
 @pytest.fixture(scope="module")
 def de_file(intensity: Path) -> str:
-    return str(intensity / "emaps_hourly_DE_2022.csv")
+    return str(intensity / "emaps_hourly_DE_2022-06-01_2022-06-30.csv")
 
 
 @pytest.fixture(scope="module")
 def de_lca(de_file: str) -> list[float]:
-    """The DE 2022 lifecycle values, one per hour from 2022-01-01 00:00 UTC (the file has all 8760)."""
+    """The DE June 2022 lifecycle values, one per hour from 2022-06-01 00:00 UTC (the file has all 720)."""
     table = rows(Path(de_file))
-    assert [utc(row["Datetime (UTC)"]) for row in table] == [FIRST_2022 + k * HOUR for k in range(8760)]
+    assert [utc(row["Datetime (UTC)"]) for row in table] == [FIRST + k * HOUR for k in range(HOURS)]
     return [float(row[LCA]) for row in table]
 
 
@@ -52,33 +53,33 @@ def provider(clock_start: float | None = T0, refresh_seconds: float = 10.0, **zo
     return ReplayProvider(ReplaySettings(zones=zones, refresh_seconds=refresh_seconds), clock_start=clock_start)
 
 
-@pytest.mark.parametrize("k", [0, 1, 2, 17, 4000, 8758, 8759])
+@pytest.mark.parametrize("k", [0, 1, 2, 17, 400, HOURS - 2, HOURS - 1])
 def test_one_trace_hour_per_wall_second_reads_the_trace_at_the_mapped_time(de_file, de_lca, k):
     replay = provider(DE=ReplayZone(file=de_file, speed=3600))
     now = T0 + k + 0.5
     series = replay.fetch("DE", now)
-    assert replay.clock("DE", now).trace_time(now) == FIRST_2022 + k * HOUR + HOUR / 2
+    assert replay.clock("DE", now).trace_time(now) == FIRST + k * HOUR + HOUR / 2
     assert series.at(now).grams_per_kwh == de_lca[k]
     assert series.current(now).grams_per_kwh == de_lca[k]
     assert series.current(now).start == T0 + k and not series.current(now).forecast
     assert (series.zone, series.source, series.basis, series.resolution_seconds) == ("DE", "replay", "provider", 1)
 
 
-@pytest.mark.parametrize("k", [8760, 8761, 3 * 8760 + 5])
+@pytest.mark.parametrize("k", [HOURS, HOURS + 1, 3 * HOURS + 5])
 def test_the_replay_loops_back_to_the_start_when_the_trace_ends(de_file, de_lca, k):
     replay = provider(DE=ReplayZone(file=de_file, speed=3600))
     now = T0 + k + 0.25
-    assert replay.fetch("DE", now).at(now).grams_per_kwh == de_lca[k % 8760]
-    assert replay.clock("DE", now).trace_time(now) == FIRST_2022 + (k % 8760) * HOUR + HOUR / 4
+    assert replay.fetch("DE", now).at(now).grams_per_kwh == de_lca[k % HOURS]
+    assert replay.clock("DE", now).trace_time(now) == FIRST + (k % HOURS) * HOUR + HOUR / 4
 
 
 def test_one_series_runs_across_the_seam(de_file, de_lca):
     replay = provider(DE=ReplayZone(file=de_file, speed=3600))
-    now = T0 + 8758.5
+    now = T0 + HOURS - 1.5
     series = replay.fetch("DE", now)
     values = {point.start - T0: point.grams_per_kwh for point in series.points}
-    assert values[8758] == de_lca[8758] and values[8759] == de_lca[8759]  # 31 December 22:00, 23:00
-    assert values[8760] == de_lca[0] and values[8761] == de_lca[1]  # then 1 January again
+    assert values[HOURS - 2] == de_lca[-2] and values[HOURS - 1] == de_lca[-1]  # 30 June 22:00, 23:00
+    assert values[HOURS] == de_lca[0] and values[HOURS + 1] == de_lca[1]  # then 1 June again
     assert all(b.start - a.start == 1 for a, b in zip(series.points, series.points[1:]))  # no hole at the seam
 
 
@@ -100,11 +101,11 @@ def test_the_future_is_known_for_48_hours_of_wall_time(de_file, de_lca):
 
 
 def test_resolution_scales_with_speed(intensity, de_file, de_lca):
-    gb_file = intensity / "lwa_ci_GB_2020_30min.csv"
+    gb_file = intensity / "lwa_ci_GB_2020-10-01_2020-11-12_mixed.csv"
     gb = {utc(row["Time"]): float(row["Carbon Intensity"]) for row in rows(gb_file)}
     replay = provider(
         DE=ReplayZone(file=de_file, speed=60),  # a trace hour per wall minute
-        GB=ReplayZone(file=str(gb_file), speed=60, start="2020-11-15T00:00:00Z"),  # in the 15-minute part
+        GB=ReplayZone(file=str(gb_file), speed=60, start="2020-11-02T00:00:00Z"),  # in the 15-minute part
         FAST=ReplayZone(file=de_file, speed=7200),  # two trace hours per wall second
     )
     de = replay.fetch("DE", T0 + 125)
@@ -116,7 +117,7 @@ def test_resolution_scales_with_speed(intensity, de_file, de_lca):
     series = replay.fetch("GB", now)
     assert series.resolution_seconds == 30  # the dominant half hour / 60
     assert {p.seconds for p in series.points} == {15}  # quarter hours here, each 15 wall seconds
-    start = utc("2020-11-15 00:00:00")
+    start = utc("2020-11-02 00:00:00")
     assert series.at(now).grams_per_kwh == gb[start + 100 * 60 // 900 * 900]
     assert series.at(now).start == T0 + 90
 
@@ -129,17 +130,17 @@ def test_resolution_scales_with_speed(intensity, de_file, de_lca):
     for k in range(2, 40):
         # the point covering the end of each wall second stands for it
         assert fast.at(T0 + k + 0.5).grams_per_kwh == de_lca[2 * k + 1]
-        assert replay.clock("FAST", T0 + k + 0.5).trace_time(T0 + k + 0.5) == FIRST_2022 + (2 * k + 1) * HOUR
+        assert replay.clock("FAST", T0 + k + 0.5).trace_time(T0 + k + 0.5) == FIRST + (2 * k + 1) * HOUR
 
 
 def test_start_picks_the_trace_time_mapped_onto_t0(de_file, de_lca):
-    replay = provider(DE=ReplayZone(file=de_file, speed=1, start="2022-07-01T12:00:00Z"),
+    replay = provider(DE=ReplayZone(file=de_file, speed=1, start="2022-06-20T12:00:00Z"),
                       LATE=ReplayZone(file=de_file, start="2030-01-01T00:00:00Z"),
                       BAD=ReplayZone(file=de_file, start="July"))
-    july = (utc("2022-07-01 12:00:00") - FIRST_2022) // HOUR
-    assert replay.fetch("DE", T0 + 1800).at(T0 + 1800).grams_per_kwh == de_lca[july]
-    assert replay.fetch("DE", T0 + 3 * HOUR).current(T0 + 3 * HOUR).grams_per_kwh == de_lca[july + 3]
-    for zone, message in (("LATE", "outside the trace 2022-01-01T00:00:00Z .. 2023-01-01T00:00:00Z"),
+    start = (utc("2022-06-20 12:00:00") - FIRST) // HOUR
+    assert replay.fetch("DE", T0 + 1800).at(T0 + 1800).grams_per_kwh == de_lca[start]
+    assert replay.fetch("DE", T0 + 3 * HOUR).current(T0 + 3 * HOUR).grams_per_kwh == de_lca[start + 3]
+    for zone, message in (("LATE", "outside the trace 2022-06-01T00:00:00Z .. 2022-07-01T00:00:00Z"),
                           ("BAD", "not an ISO date-time")):
         with pytest.raises(FetchError, match=message) as caught:
             replay.fetch(zone, T0)
@@ -147,7 +148,7 @@ def test_start_picks_the_trace_time_mapped_onto_t0(de_file, de_lca):
 
 
 def test_gaps_in_the_trace_stay_gaps_in_the_replay(intensity):
-    path = intensity / "carbonadvisor_emaps_SE_2021-10_2022-09.csv"
+    path = intensity / "carbonadvisor_emaps_SE_2022-06-10_2022-07-19.csv"
     table = [(utc(row["zone_datetime"], "%Y-%m-%dT%H:%M:%S.%fZ"), float(row["carbon_intensity_avg"])) for row in rows(path)]
     gap = next(i for i in range(len(table) - 1) if table[i + 1][0] - table[i][0] == 21 * HOUR)
     before, after = table[gap], table[gap + 1]
@@ -213,7 +214,7 @@ def test_t0_is_the_first_fetch_unless_given(de_file, de_lca):
 
 def test_the_series_stays_bounded_however_fast_the_replay(intensity, de_file):
     replay = provider(DE=ReplayZone(file=de_file, speed=3600),
-                      QUARTERS=ReplayZone(file=str(intensity / "lwa_ci_DE_2020_15min.csv"), speed=1e7))
+                      QUARTERS=ReplayZone(file=str(intensity / "lwa_ci_DE_2020-12-01_2020-12-31_15min.csv"), speed=1e7))
     for zone in ("DE", "QUARTERS"):
         series = replay.fetch(zone, T0 + 12345.5)
         assert len(series.points) <= MAX_POINTS_BACK + MAX_POINTS_AHEAD

@@ -28,8 +28,8 @@ Labels = tuple[tuple[str, str], ...]
 
 
 @pytest.fixture(scope="session")
-def dump(shared_data: Path) -> str:
-    return (shared_data / "kepler" / "datadog_kepler_0.7.x_kind_cluster_metrics.txt").read_text(encoding="utf-8")
+def dump(recorded_data: Path) -> str:
+    return (recorded_data / "kepler" / "datadog_kepler_0.7.x_kind_cluster_metrics.txt").read_text(encoding="utf-8")
 
 
 @dataclass

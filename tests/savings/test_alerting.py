@@ -26,18 +26,18 @@ from gridshift.exporters.grid.forecast import quantile
 from gridshift.exporters.grid.traces import Trace
 from tests.test_rules import RULES, tool
 
-FIRST, HOURS = 24 * 59, 96  # 2022-03-01 00:00 UTC, four days: many crossings each way
+FIRST, HOURS = 24 * 4, 96  # 2022-06-05 00:00 UTC, four days: many crossings each way
 EVAL_STEP = 300
 
 
 @pytest.fixture(scope="module")
-def year(shared_data: Path) -> Grid:
-    return Grid.load(shared_data / "intensity" / "emaps_hourly_DE_2022.csv")
+def month(recorded_data: Path) -> Grid:
+    return Grid.load(recorded_data / "intensity" / "emaps_hourly_DE_2022-06-01_2022-06-30.csv")
 
 
-def window(year: Grid, first: int, hours: int) -> Grid:
-    """`hours` points of the year from `first`, moved to start at 0 as promtool's series do."""
-    points = tuple((i * 3600, year.values[first + i]) for i in range(hours))
+def window(month: Grid, first: int, hours: int) -> Grid:
+    """`hours` points of the month from `first`, moved to start at 0 as promtool's series do."""
+    points = tuple((i * 3600, month.values[first + i]) for i in range(hours))
     return Grid(zone="DE", trace=Trace(path="slice", source_format="test", zone="DE", resolution_seconds=3600, points=points))
 
 
@@ -64,15 +64,15 @@ def series(values: list[float]) -> str:
 
 
 @pytest.mark.parametrize("kind", ["absolute", "relative"])
-def test_prometheus_fires_when_the_model_says(year: Grid, tmp_path: Path, kind: str):
+def test_prometheus_fires_when_the_model_says(month: Grid, tmp_path: Path, kind: str):
     rule = alerting.RuleParameters.from_rules()
-    grid = window(year, FIRST, HOURS)
+    grid = window(month, FIRST, HOURS)
     if kind == "absolute":
-        limit = statistics.median(year.values)
+        limit = statistics.median(month.values)
         thresholds = [limit] * HOURS
         threshold, moments = alerting.absolute(limit), []
-    else:  # the forecast is the day before, so the window's thresholds come from the year
-        context = window(year, FIRST - 24, HOURS + 48)
+    else:  # the forecast is the day before, so the window's thresholds come from the month
+        context = window(month, FIRST - 24, HOURS + 48)
         relative = alerting.Relative(context.series(shift_seconds=int(DAY)), 0.75)
         thresholds = [relative(24 * HOUR + i * HOUR) for i in range(HOURS)]
         shifted = {i * 3600: value for i, value in enumerate(thresholds)}
@@ -98,10 +98,10 @@ def test_prometheus_fires_when_the_model_says(year: Grid, tmp_path: Path, kind: 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
-def test_relative_threshold_is_the_exporters_computation(year: Grid):
-    forecast = year.series(shift_seconds=int(DAY))
+def test_relative_threshold_is_the_exporters_computation(month: Grid):
+    forecast = month.series(shift_seconds=int(DAY))
     relative = alerting.Relative(forecast, 0.75)
-    for moment in range(year.start + 40 * 86400, year.start + 70 * 86400, 1800):
+    for moment in range(month.start + 2 * 86400, month.start + 28 * 86400, 1800):
         ahead = [p.grams_per_kwh for p in forecast.ahead(moment, DAY)]
         assert relative(moment) == (quantile(ahead, 0.75) if len(ahead) >= 2 else None)
 

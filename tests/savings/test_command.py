@@ -1,5 +1,5 @@
-"""`python -m benchmarks.savings` runs end to end (on the first days of every trace), and the
-tables in docs/benchmarks.md are what the recorded rows in docs/savings/ render to."""
+"""`python -m benchmarks.savings` runs end to end (on the first days of every trace the repository
+carries, data/intensity: it takes any folder of traces), and the tables in docs/benchmarks.md are what the recorded rows in docs/savings/ render to."""
 
 from __future__ import annotations
 
@@ -9,19 +9,23 @@ import sys
 from pathlib import Path
 
 from benchmarks.savings.__main__ import DOCS, PLOTS, generated_section, section
-from benchmarks.savings.run import POLICIES, TRACES
+from benchmarks.savings.run import POLICIES, trace_files, trace_label
+from gridshift.recordings import REPO_DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_command_runs_every_policy_over_every_trace(tmp_path: Path):
     out = tmp_path / "rows.json"
-    result = subprocess.run([sys.executable, "-m", "benchmarks.savings", "--days", "12", "--out", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    data = REPO_DATA_DIR / "intensity"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.savings", "--data", str(data), "--days", "12",
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     rows = json.loads(out.read_text())
-    assert {(r["trace"], r["policy"]) for r in rows} == {(label, p) for label, _ in TRACES.values() for p in POLICIES}
-    for label, _ in TRACES.values():
+    labels = [trace_label(path)[0] for path in trace_files(data)]
+    assert len(labels) == 5
+    assert {(r["trace"], r["policy"]) for r in rows} == {(label, p) for label in labels for p in POLICIES}
+    for label in labels:
         assert label in result.stdout
     assert all(r["oracle_grams"] <= r["grams"] + 1e-6 for r in rows if r["workload"] != "restart")
 

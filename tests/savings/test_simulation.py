@@ -34,17 +34,20 @@ SPECS = [JobSpec(kind, hours, slack) for kind in ("batch", "training", "restart"
          for hours, slack in ((1, 6), (4, 12), (12, 24), (24, 0))]
 
 
-def stretch(shared_data: Path, name: str, begin_day: int, days: int) -> Grid:
-    year = Grid.load(shared_data / "intensity" / name)
-    begin = year.start + begin_day * DAY
-    return year.between(begin, begin + days * DAY)
+def stretch(recorded_data: Path, name: str, begin_day: int, days: int) -> Grid:
+    recorded = Grid.load(recorded_data / "intensity" / name)
+    begin = recorded.start + begin_day * DAY
+    return recorded.between(begin, begin + days * DAY)
 
 
-@pytest.fixture(scope="module", params=[("lwa_ci_DE_2020_15min.csv", 30), ("carbonadvisor_emaps_SE_2021-10_2022-09.csv", 120)],
+# Both stretches hold the traces' real gaps: DE's two missing quarter hours on 19 December 2020,
+# SE's 21-hour and 10-hour holes of 5-6 July 2022.
+@pytest.fixture(scope="module", params=[("lwa_ci_DE_2020-12-01_2020-12-31_15min.csv", 5),
+                                        ("carbonadvisor_emaps_SE_2022-06-10_2022-07-19.csv", 10)],
                 ids=["DE-2020-15min", "SE-gaps"])
-def grid(request, shared_data) -> Grid:
+def grid(request, recorded_data) -> Grid:
     name, begin_day = request.param
-    return stretch(shared_data, name, begin_day, 21)
+    return stretch(recorded_data, name, begin_day, 21)
 
 
 @pytest.fixture(scope="module", params=["gridshift-absolute", "gridshift-relative"])

@@ -20,13 +20,13 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 LCA = "Carbon Intensity gCO₂eq/kWh (LCA)"
-EMAPS_CSV = {"DE": "emaps_hourly_DE_2022.csv", "US-CAL-CISO": "emaps_hourly_US-CAL-CISO_2022.csv"}
+EMAPS_CSV = {"DE": "emaps_hourly_DE_2022-06-01_2022-06-30.csv", "US-CAL-CISO": "emaps_hourly_US-CAL-CISO_2022-06-01_2022-06-30.csv"}
 EMAPS_TOKEN = "test-emaps-token-7c41b9e0"
 
 
 @pytest.fixture(scope="session")
-def intensity_dir(shared_data: Path) -> Path:
-    return shared_data / "intensity"
+def intensity_dir(recorded_data: Path) -> Path:
+    return recorded_data / "intensity"
 
 
 @pytest.fixture(scope="session")
@@ -133,8 +133,8 @@ def json_response(document: object, status: int = 200, **headers: str) -> Respon
 
 @pytest.fixture
 def fake_emaps(httpserver: HTTPServer, emaps_rows) -> Iterator[FakeElectricityMaps]:
-    # Row 3996 of each 2022 file is 2022-06-16 12:00 UTC (checked in test_electricitymaps.py).
-    fake = FakeElectricityMaps(httpserver, {zone: emaps_rows(zone) for zone in EMAPS_CSV}, index=3996)
+    # Row 372 of each June 2022 file is 2022-06-16 12:00 UTC (checked in test_electricitymaps.py).
+    fake = FakeElectricityMaps(httpserver, {zone: emaps_rows(zone) for zone in EMAPS_CSV}, index=372)
     httpserver.expect_request("/v3/carbon-intensity/latest").respond_with_handler(fake.handle)
     httpserver.expect_request("/v3/carbon-intensity/forecast").respond_with_handler(fake.handle)
     yield fake

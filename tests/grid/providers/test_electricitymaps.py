@@ -1,9 +1,9 @@
 """The Electricity Maps provider against a local API built from real Electricity Maps data.
 
-No recorded Electricity Maps API answer exists in the shared data. The real data available is
-Electricity Maps' hourly CSV export for DE and US-CAL-CISO, 2022 (shared data README). The local
+The recorded API answers (data/electricitymaps) are single responses; the longer real data is
+Electricity Maps' hourly CSV export for DE and US-CAL-CISO, June 2022 (data/README.md). The local
 server (conftest.FakeElectricityMaps) therefore answers in the API's documented shapes with
-values taken from those CSVs: `/carbon-intensity/latest` is row 3996 (2022-06-16 12:00 UTC),
+values taken from those CSVs: `/carbon-intensity/latest` is row 372 (2022-06-16 12:00 UTC),
 carbonIntensity = its "Carbon Intensity gCO₂eq/kWh (LCA)" and datetime = its "Datetime (UTC)";
 `/carbon-intensity/forecast` is the next 24 rows the same way. The tests read the CSV files
 with the csv module and assert the provider returns exactly those values at those hours. The
@@ -105,7 +105,7 @@ def test_the_actual_wins_over_the_forecast_of_its_hour(emaps_rows):
 
 
 def test_parse_functions_are_pure(emaps_rows):
-    rows = emaps_rows("US-CAL-CISO")[7000:7025]
+    rows = emaps_rows("US-CAL-CISO")[500:525]
     assert parse_latest(emaps_latest("US-CAL-CISO", rows[0]), "US-CAL-CISO") == IntensityPoint(rows[0].start, rows[0].lca)
     assert parse_forecast(emaps_forecast("US-CAL-CISO", rows[1:]), "US-CAL-CISO") == [
         IntensityPoint(row.start, row.lca, forecast=True) for row in rows[1:]]
