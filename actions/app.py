@@ -13,9 +13,10 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from gridshift.actions.alerts import AlertBook
 from gridshift.actions.decisions import DecisionLog
-from gridshift.actions.executor import Executor
+from gridshift.actions.executor import DryRun, Executor, dry_run_mode
 from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.kube.client import Kube
+from gridshift.actions.policy import protected_namespaces
 from gridshift.actions.reconcile import Reconciler
 from gridshift.actions.upstreams import Alertmanager, Intensities
 from gridshift.actions.webhook import create_webhook
@@ -39,8 +40,11 @@ class ActionService:
 
 def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure: bool = False,
                          release_namespace: str = "", clock: Callable[[], float] = time.time,
-                         on_kube_call: Callable[[str, str, str], None] | None = None) -> ActionService:
+                         on_kube_call: Callable[[str, str, str], None] | None = None,
+                         dry_run: DryRun | None = None) -> ActionService:
+    """`dry_run` ("", "client", "server") overrides `actions.dry_run` (which can only say client)."""
     settings = config.actions
+    mode = dry_run_mode(settings.dry_run) if dry_run is None else dry_run
     if settings.webhook_token is None and not insecure:
         raise InsecureRefused(
             "GRIDSHIFT_WEBHOOK_TOKEN (or GRIDSHIFT_WEBHOOK_TOKEN_FILE) is not set: refusing to accept "
@@ -53,10 +57,10 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
     kube = Kube(api_client, timeout_seconds=settings.request_timeout_seconds, on_call=on_kube_call)
     book = AlertBook()
     decisions = DecisionLog(keep=settings.decisions_kept, instruments=instruments, clock=clock)
-    protected = frozenset(settings.protected_namespaces) | ({release_namespace} if release_namespace else set())
+    protected = protected_namespaces(settings.protected_namespaces, release_namespace)
     reconciler = Reconciler(
         kube=kube, book=book, settings=settings, cluster=config.cluster, decisions=decisions, instruments=instruments,
-        executor=Executor(kube, dry_run=settings.dry_run, clock=clock), protected=frozenset(protected), clock=clock,
+        executor=Executor(kube, dry_run=mode, clock=clock), protected=protected, clock=clock,
         alertmanager=Alertmanager(settings.alertmanager_url, timeout_seconds=settings.request_timeout_seconds)
         if settings.alertmanager_url else None,
         intensities=Intensities(settings.exporter_url, timeout_seconds=settings.request_timeout_seconds)
@@ -65,7 +69,8 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
 
     def readiness() -> tuple[bool, dict[str, Any]]:
         return reconciler.passes > 0 and reconciler.last_error is None, {
-            "reconcile_passes": reconciler.passes, "last_error": reconciler.last_error, "dry_run": settings.dry_run}
+            "reconcile_passes": reconciler.passes, "last_error": reconciler.last_error, "dry_run": bool(mode),
+            "dry_run_mode": mode or "none"}
 
     app = create_app(registry=registry, readiness=readiness, name="gridshift-actions")
     app.register_blueprint(create_webhook(

@@ -42,6 +42,7 @@ class DecisionLog:
                 "decision": decision.verb, "action": decision.action, "result": outcome.result,
                 "reason": outcome.detail or decision.reason, "alert": decision.alert, "zone": decision.zone,
                 "target_zone": decision.target_zone, "before": outcome.before, "after": outcome.after,
+                "dry_run": outcome.dry_run or None,  # client, or server (result dry_run: the API accepted it)
             }
             self._entries.appendleft(entry)
         self.instruments.actions.labels(decision.namespace, decision.action or "none", outcome.result).inc()

@@ -6,6 +6,10 @@ manager `gridshift`. A conflict means the object changed since it was read: noth
 and the reconciler re-reads and decides again. A restore puts back exactly what the state says
 gridshift changed, unless a person changed those fields while it was held: then the person's
 values stay and an Event says so.
+
+Dry runs: `client` decides and records, and sends nothing; `server` sends every patch and Event
+with Kubernetes' `dryRun=All`, so RBAC and admission (Kyverno, Gatekeeper, PSA) answer as for a
+real write while nothing is persisted.
 """
 
 from __future__ import annotations
@@ -13,21 +17,22 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from gridshift import names
 from gridshift.actions import kinds
-from gridshift.actions.kinds import Kind, escape, get_path
+from gridshift.actions.kinds import Kind, annotation_pointer, get_path
 from gridshift.actions.kube.client import Kube
 from gridshift.actions.kube.errors import KubeError
 from gridshift.actions.policy import HELD_SECONDS, RELEASED, Decision, recorded_held_seconds
 from gridshift.actions.state import HoldState, decode
 
 log = logging.getLogger(__name__)
-STATE_POINTER = f"/metadata/annotations/{escape(names.ANNOTATION_STATE)}"
-RELEASED_POINTER = f"/metadata/annotations/{escape(RELEASED)}"
-HELD_SECONDS_POINTER = f"/metadata/annotations/{escape(HELD_SECONDS)}"
+STATE_POINTER = annotation_pointer(names.ANNOTATION_STATE)
+RELEASED_POINTER = annotation_pointer(RELEASED)
+HELD_SECONDS_POINTER = annotation_pointer(HELD_SECONDS)
+DryRun = Literal["", "client", "server"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,24 @@ class Outcome:
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
     error: KubeError | None = None
+    dry_run: DryRun = ""  # how the write was tried when nothing was persisted
+
+
+def dry_run_mode(value: bool | str) -> DryRun:
+    """`actions.dry_run` (a bool) or a `--dry-run` value: "" (act), "client" or "server"."""
+    if value in (False, "", None):
+        return ""
+    if value is True or value == "client":
+        return "client"
+    if value == "server":
+        return "server"
+    raise ValueError(f"dry run {value!r}: expected client or server")
 
 
 class Executor:
-    def __init__(self, kube: Kube, *, dry_run: bool, clock: Callable[[], float]) -> None:
+    def __init__(self, kube: Kube, *, dry_run: bool | str, clock: Callable[[], float]) -> None:
         self.kube = kube
-        self.dry_run = dry_run
+        self.dry_run = dry_run_mode(dry_run)
         self.clock = clock
 
     def apply(self, decision: Decision, obj: Mapping[str, Any]) -> Outcome:
@@ -55,11 +72,13 @@ class Executor:
                 return self._restore(decision, kind, obj)
             if decision.verb == "resume":
                 state = decode(_annotations(obj)[names.ANNOTATION_STATE])
-                if self.dry_run:
-                    return Outcome("dry_run", "would resume the moved Job")
+                if self.dry_run == "client":
+                    return Outcome("dry_run", "would resume the moved Job", dry_run="client")
                 self._resume_job(decision, dict(obj), state.original)
-                return Outcome("applied", decision.reason)
+                return self._as_dry_run(Outcome("applied", decision.reason), "resume the moved Job")
         except KubeError as error:
+            if self.dry_run == "server":
+                return Outcome("failed", f"server dry run refused: {error}", error=error, dry_run="server")
             return Outcome("failed", str(error), error=error)
         return Outcome("skipped", decision.reason)
 
@@ -67,16 +86,19 @@ class Executor:
         before = {pointer: get_path(obj, pointer) for pointer in decision.changes}
         state = HoldState(action=decision.action, original=before, applied=dict(decision.changes), since=self.clock(),
                           alert=decision.alert, zone=decision.zone, target_zone=decision.target_zone)
-        operations = [*_guard(obj), *_set_fields(decision.changes), *_annotate(obj, {names.ANNOTATION_STATE: state.encode()})]
+        # The state first: it creates the annotations map when there is none, so a change that is
+        # itself an annotation (KEDA's paused-replicas) has a parent to be added to.
+        operations = [*_guard(obj), *_annotate(obj, {names.ANNOTATION_STATE: state.encode()}), *_set_fields(decision.changes)]
         if RELEASED in _annotations(obj):
             operations.append({"op": "remove", "path": RELEASED_POINTER})
-        if self.dry_run:
-            return Outcome("dry_run", f"would set {_show(decision.changes)}", before, decision.changes)
-        updated = self.kube.patch(kind, decision.namespace, decision.target_name, operations)
-        if kind is kinds.JOB and decision.action == "migrate":
-            updated = self._resume_job(decision, updated, before)
-        self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}")
-        return Outcome("applied", decision.reason, before, decision.changes)
+        preview = f"set {_show(decision.changes)}"
+        if self.dry_run == "client":
+            return Outcome("dry_run", f"would {preview}", before, decision.changes, dry_run="client")
+        updated = self._patch(kind, decision, operations)
+        if kind is kinds.JOB and decision.action == "migrate" and not self.dry_run:
+            updated = self._resume_job(decision, updated, before)  # a dry run persisted no first step to resume
+        note = self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}")
+        return self._as_dry_run(Outcome("applied", decision.reason, before, decision.changes), preview + note)
 
     def _resume_job(self, decision: Decision, job: dict[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
         """Second step of moving a Job: its new node affinity is in place, let it run again."""
@@ -87,7 +109,7 @@ class Executor:
         resumed = HoldState(**{**state.__dict__, "applied": applied})
         operations = [*_guard(job), {"op": "add", "path": suspend, "value": applied[suspend]},
                       {"op": "add", "path": STATE_POINTER, "value": resumed.encode()}]
-        return self.kube.patch(kinds.JOB, decision.namespace, decision.target_name, operations)
+        return self._patch(kinds.JOB, decision, operations)
 
     def _restore(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
         state = decode(_annotations(obj)[names.ANNOTATION_STATE])
@@ -114,17 +136,35 @@ class Executor:
             operations[1:1] = _set_fields(state.original, obj)
             event = ("GridshiftRestored", f"{state.action} undone: {decision.reason}")
             result = Outcome("restored", decision.reason, current, dict(state.original))
-        if self.dry_run:
-            return Outcome("dry_run", f"would {event[0]}: {event[1]}", current, result.after)
-        updated = self.kube.patch(kind, decision.namespace, decision.target_name, operations)
-        self._event(updated, kind, *event)
-        return result
+        preview = f"{event[0]}: {event[1]}"
+        if self.dry_run == "client":
+            return Outcome("dry_run", f"would {preview}", current, result.after, dry_run="client")
+        updated = self._patch(kind, decision, operations)
+        note = self._event(updated, kind, *event)
+        return self._as_dry_run(result, preview + note)
 
-    def _event(self, obj: dict[str, Any], kind: Kind, reason: str, message: str) -> None:
+    def _patch(self, kind: Kind, decision: Decision, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        if self.dry_run == "server":
+            return self.kube.patch(kind, decision.namespace, decision.target_name, operations, dry_run=True)
+        return self.kube.patch(kind, decision.namespace, decision.target_name, operations)
+
+    def _as_dry_run(self, done: Outcome, preview: str) -> Outcome:
+        """A server dry run's outcome: what a real run would have done, accepted by the API, not persisted."""
+        if self.dry_run != "server":
+            return done
+        return replace(done, result="dry_run", detail=f"server dry run accepted: would {preview}", dry_run="server")
+
+    def _event(self, obj: dict[str, Any], kind: Kind, reason: str, message: str) -> str:
+        """Record the Event; a note for the outcome when a server dry run of it was refused."""
         try:
-            self.kube.create_event(obj=obj, kind=kind, reason=reason, message=message)
+            if self.dry_run == "server":
+                self.kube.create_event(obj=obj, kind=kind, reason=reason, message=message, dry_run=True)
+            else:
+                self.kube.create_event(obj=obj, kind=kind, reason=reason, message=message)
         except KubeError as error:  # the change is made; a lost Event must not undo or repeat it
             log.warning("could not record Event %s on %s/%s: %s", reason, kind.name, obj.get("metadata", {}).get("name"), error)
+            return f" (but its Event was refused: {error})" if self.dry_run == "server" else ""
+        return ""
 
 
 def _annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
@@ -138,7 +178,7 @@ def _guard(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _annotate(obj: Mapping[str, Any], values: Mapping[str, str]) -> list[dict[str, Any]]:
     if not _annotations(obj) and "annotations" not in obj.get("metadata", {}):
         return [{"op": "add", "path": "/metadata/annotations", "value": dict(values)}]
-    return [{"op": "add", "path": f"/metadata/annotations/{escape(key)}", "value": value} for key, value in values.items()]
+    return [{"op": "add", "path": annotation_pointer(key), "value": value} for key, value in values.items()]
 
 
 def _set_fields(values: Mapping[str, Any], obj: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:

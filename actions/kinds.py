@@ -32,13 +32,18 @@ HPA = Kind("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscaler
 # Karmada decides where a workload runs across member clusters; gridshift only retargets its policy.
 PROPAGATION_POLICY = Kind("PropagationPolicy", "policy.karmada.io/v1alpha1", "propagationpolicies", replicas=None,
                           suspend=None, pod_spec="")
+# KEDA sizes the workloads it scales; gridshift holds them through the ScaledObject's paused-replicas.
+SCALED_OBJECT = Kind("ScaledObject", "keda.sh/v1alpha1", "scaledobjects", replicas=None, suspend=None, pod_spec="")
 
 WORKLOAD_KINDS: tuple[Kind, ...] = (DEPLOYMENT, STATEFULSET, CRONJOB, JOB)
-BY_NAME = {kind.name: kind for kind in (*WORKLOAD_KINDS, HPA, PROPAGATION_POLICY)}
+# Objects that can carry a hold's state instead of the workload (the object the hold patched).
+HOLDER_KINDS: tuple[Kind, ...] = (HPA, SCALED_OBJECT, PROPAGATION_POLICY)
+BY_NAME = {kind.name: kind for kind in (*WORKLOAD_KINDS, *HOLDER_KINDS)}
 
 HPA_MIN = "/spec/minReplicas"
 HPA_MAX = "/spec/maxReplicas"
 CLUSTER_AFFINITY = "/spec/placement/clusterAffinity"
+KEDA_PAUSED_REPLICAS = "autoscaling.keda.sh/paused-replicas"
 
 
 def get_path(obj: Any, pointer: str) -> Any:
@@ -54,3 +59,7 @@ def get_path(obj: Any, pointer: str) -> Any:
 def escape(key: str) -> str:
     """A key as one JSON-pointer segment (`gridshift.io/state` -> `gridshift.io~1state`)."""
     return key.replace("~", "~0").replace("/", "~1")
+
+
+def annotation_pointer(key: str) -> str:
+    return f"/metadata/annotations/{escape(key)}"

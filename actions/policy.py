@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gridshift import names
-from gridshift.actions import kinds, schedule
+from gridshift.actions import keda, kinds, schedule
 from gridshift.actions.alerts import Alert
 from gridshift.actions.kinds import Kind, get_path
 from gridshift.actions.state import HoldState, StateError, decode
@@ -119,10 +119,20 @@ class Workload:
     obj: Mapping[str, Any]  # as read from the API
     hpa: Mapping[str, Any] | None = None  # an HPA that targets it
     propagation: Mapping[str, Any] | None = None  # a Karmada PropagationPolicy that places it
+    scaled_object: Mapping[str, Any] | None = None  # a KEDA ScaledObject that scales it
 
     @property
     def annotations(self) -> Mapping[str, str]:
         return self.obj.get("metadata", {}).get("annotations") or {}
+
+    def holders(self) -> tuple[tuple[Kind, Mapping[str, Any] | None], ...]:
+        """The objects besides the workload that a hold may patch (and record its state on)."""
+        return ((kinds.HPA, self.hpa), (kinds.SCALED_OBJECT, self.scaled_object),
+                (kinds.PROPAGATION_POLICY, self.propagation))
+
+    def target(self, kind_name: str) -> Mapping[str, Any]:
+        """The object a decision for `kind_name` patches: one of the holders, else the workload."""
+        return next((obj for kind, obj in self.holders() if kind.name == kind_name and obj is not None), self.obj)
 
     @property
     def owned_by_cronjob(self) -> bool:
@@ -136,6 +146,7 @@ class NamespaceView:
     annotations: Mapping[str, str]
     zone: str | None
     workloads: tuple[Workload, ...] = ()
+    untargeted: tuple[Mapping[str, Any], ...] = ()  # KEDA ScaledObjects that name no workload
 
 
 @dataclass(frozen=True)
@@ -183,6 +194,11 @@ class Decision:
     released: bool = False  # restore because max-delay passed: remember the alert
 
 
+def protected_namespaces(configured: Sequence[str], release_namespace: str) -> frozenset[str]:
+    """Never touched: the configured list and the release's own namespace."""
+    return frozenset(configured) | ({release_namespace} if release_namespace else frozenset())
+
+
 def alert_id(alert: Alert) -> str:
     return f"{alert.fingerprint}@{int(alert.starts_at)}"
 
@@ -212,9 +228,30 @@ def decide(namespace: NamespaceView, workload: Workload, context: Context) -> De
     return _maybe_hold(base, namespace, workload, policy, context)
 
 
+def decide_untargeted(scaled_object: Mapping[str, Any]) -> Decision:
+    """A ScaledObject that names no workload: nothing is held through it. A hold recorded on it
+    (its target was removed while held) is undone, since no workload is held through it any more."""
+    meta = scaled_object.get("metadata", {})
+    base = {"kind": kinds.SCALED_OBJECT.name, "namespace": meta.get("namespace", ""), "name": meta.get("name", "")}
+    try:
+        state = _state(scaled_object)
+    except StateError as error:
+        return Decision("skip", reason=f"left alone: {error}", **base)
+    if state is None:
+        return Decision("skip", reason=keda.untargeted_reason(scaled_object), **base)
+    return _restore(base, kinds.SCALED_OBJECT, scaled_object, state, "restored: the ScaledObject names no workload any more")
+
+
+def restore_decision(kind: Kind, obj: Mapping[str, Any], state: HoldState, reason: str) -> Decision:
+    """Undo the hold recorded on `obj`, whatever the alerts (the `restore` command)."""
+    meta = obj.get("metadata", {})
+    return _restore({"kind": kind.name, "namespace": meta.get("namespace", ""), "name": meta.get("name", "")},
+                    kind, obj, state, reason)
+
+
 def _holder(workload: Workload) -> tuple[Kind, Mapping[str, Any]]:
-    """The object whose state annotation records the hold: the HPA or PropagationPolicy if one carries it."""
-    for kind, obj in ((kinds.HPA, workload.hpa), (kinds.PROPAGATION_POLICY, workload.propagation)):
+    """The object whose state annotation records the hold: an HPA, ScaledObject or PropagationPolicy if one carries it."""
+    for kind, obj in workload.holders():
         if obj is not None and names.ANNOTATION_STATE in (obj.get("metadata", {}).get("annotations") or {}):
             return kind, obj
     return workload.kind, workload.obj
@@ -307,7 +344,7 @@ def _maybe_hold(base: dict[str, str], namespace: NamespaceView, workload: Worklo
             continue
         trigger = triggers[0]
         markers = {(obj.get("metadata", {}).get("annotations") or {}).get(RELEASED)
-                   for obj in (workload.obj, workload.hpa, workload.propagation) if obj is not None}
+                   for obj in (workload.obj, *(holder for _, holder in workload.holders())) if obj is not None}
         if alert_id(trigger) in markers:
             return None  # max-delay already released it (or its HPA) for this alert
         if action != "scale-up" and held_before(workload) >= policy.max_delay_seconds:
@@ -375,6 +412,8 @@ def _changes(action: str, workload: Workload, policy: Policy, reason: str, commo
              target: MigrationTarget | None) -> Decision:
     kind, obj = workload.kind, workload.obj
     own = {"target_kind": kind.name, "target_name": workload.name}
+    if workload.scaled_object is not None and action in ("pause", "scale-down"):
+        return _through_keda(workload, policy, action, reason, common)
     if action == "pause" or (action == "scale-down" and kind.replicas is None):
         if kind.suspend is not None:
             if get_path(obj, kind.suspend) is True:
@@ -394,6 +433,24 @@ def _changes(action: str, workload: Workload, policy: Policy, reason: str, commo
             changes[kind.suspend] = True  # scheduling directives of a Job change only while it is suspended
         return Decision("hold", reason=reason, action=action, changes=changes, **own, **common)
     return _scale_up(workload, policy, reason, common, own)
+
+
+def _through_keda(workload: Workload, policy: Policy, action: str, reason: str, common: dict[str, Any]) -> Decision:
+    """KEDA sizes this workload: pause its ScaledObject at 0 (pause) or at the scaled-down count,
+    never touching the workload's replicas or KEDA's HPA, which KEDA would set back."""
+    scaled = workload.scaled_object or {}
+    name = scaled.get("metadata", {}).get("name", "")
+    pointer = workload.kind.replicas
+    current = (get_path(workload.obj, pointer) if pointer else 0) or 0
+    target = 0 if action == "pause" else max(policy.min_replicas, math.ceil(current * policy.scale_factor))
+    if action == "scale-down" and target >= current:
+        return Decision("skip", reason=f"{current} replicas is already at or below the floor", action=action, **common)
+    if keda.paused_replicas(scaled) == str(target):
+        return Decision("skip", reason=f"KEDA ScaledObject {name} already pauses it at {target} replicas",
+                        action=action, **common)
+    return Decision("hold", reason=f"{reason}; through KEDA ScaledObject {name}: paused at {target} replicas",
+                    action=action, target_kind=kinds.SCALED_OBJECT.name, target_name=name,
+                    changes={keda.PAUSED_POINTER: str(target)}, **common)
 
 
 def _scale_down(workload: Workload, policy: Policy, reason: str, common: dict[str, Any], own: dict[str, str]) -> Decision:
@@ -421,8 +478,8 @@ def _scale_down(workload: Workload, policy: Policy, reason: str, common: dict[st
 
 def _scale_up(workload: Workload, policy: Policy, reason: str, common: dict[str, Any], own: dict[str, str]) -> Decision:
     pointer = workload.kind.replicas
-    if workload.hpa is not None or pointer is None or workload.kind is kinds.JOB:
-        return Decision("skip", reason="on-green scale-up applies to Deployments and StatefulSets without an HPA",
+    if workload.hpa is not None or workload.scaled_object is not None or pointer is None or workload.kind is kinds.JOB:
+        return Decision("skip", reason="on-green scale-up applies to Deployments and StatefulSets without an HPA or KEDA",
                         action="scale-up", **common)
     current = get_path(workload.obj, pointer) or 0
     if current == 0:

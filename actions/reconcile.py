@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridshift import names
-from gridshift.actions import kinds
+from gridshift.actions import keda, kinds
 from gridshift.actions.alerts import AlertBook
 from gridshift.actions.decisions import DecisionLog
 from gridshift.actions.executor import Executor, Outcome
 from gridshift.actions.instruments import ActionInstruments
-from gridshift.actions.kube.client import Kube
+from gridshift.actions.kube.client import Kube, list_if_installed
 from gridshift.actions.kube.errors import Conflict, KubeError
-from gridshift.actions.policy import (CRONJOB_HOLD_LEAD_SECONDS, ClusterTarget, Context, MigrationTarget, NamespaceView,
-                                      Workload, decide)
+from gridshift.actions.policy import (CRONJOB_HOLD_LEAD_SECONDS, ClusterTarget, Context, Decision, MigrationTarget,
+                                      NamespaceView, Workload, decide, decide_untargeted)
 from gridshift.actions.upstreams import Alertmanager, Intensities, UpstreamError
 from gridshift.config import ActionsSettings, ClusterSettings
 from gridshift.nodezones import node_zone
@@ -145,6 +145,8 @@ class Reconciler:
         for kind in (*kinds.WORKLOAD_KINDS, kinds.HPA, *extra):
             for obj in self.kube.list_all(kind):
                 objects[obj["metadata"]["namespace"]][kind.name].append(obj)
+        for obj in list_if_installed(self.kube, kinds.SCALED_OBJECT):  # across namespaces, so an opted-out one is restored
+            objects[obj["metadata"]["namespace"]][kinds.SCALED_OBJECT.name].append(obj)
         return ClusterRead(node_zones=zones, node_labels=labels, namespaces=self.kube.list_namespaces(), objects=objects)
 
     def _view(self, namespace: Mapping[str, Any], cluster: ClusterRead) -> NamespaceView | None:
@@ -163,14 +165,19 @@ class Reconciler:
             return None
         zone = annotations.get(names.ANNOTATION_ZONE) or self._namespace_zone(name, cluster)
         hpas = {_hpa_target(h): h for h in objects.get(kinds.HPA.name, [])}
+        scaled = objects.get(kinds.SCALED_OBJECT.name, [])
+        targets = {target: so for so in scaled if (target := keda.scale_target(so)) is not None}
         policies = objects.get(kinds.PROPAGATION_POLICY.name, [])
         workloads = tuple(
             Workload(kind=kind, namespace=name, name=o["metadata"]["name"], obj=o,
                      hpa=hpas.get((kind.name, o["metadata"]["name"])),
-                     propagation=_propagation_for(policies, kind.name, o["metadata"]["name"]))
+                     propagation=_propagation_for(policies, kind.name, o["metadata"]["name"]),
+                     scaled_object=targets.get((kind.name, o["metadata"]["name"])) if kind.replicas == "/spec/replicas" else None)
             for kind in kinds.WORKLOAD_KINDS for o in objects.get(kind.name, [])
         )
-        return NamespaceView(name=name, annotations=annotations, zone=zone or None, workloads=workloads)
+        untargeted = tuple(so for so in scaled if keda.scale_target(so) is None)
+        return NamespaceView(name=name, annotations=annotations, zone=zone or None, workloads=workloads,
+                             untargeted=untargeted)
 
     def _namespace_zone(self, namespace: str, cluster: ClusterRead) -> str:
         """The zone most of the namespace's pods run in; the default zone when none runs."""
@@ -224,13 +231,14 @@ class Reconciler:
     def _namespace(self, view: NamespaceView, context: Context) -> Counter[tuple[str, str]]:
         """Decide and apply for one namespace; a conflict re-reads the object and decides again."""
         held: Counter[tuple[str, str]] = Counter()
+        for scaled_object in view.untargeted:
+            self._untargeted(scaled_object)
         for workload in view.workloads:
             for attempt in range(CONFLICT_RETRIES):
                 decision = decide(view, workload, context)
                 if decision is None:
                     break
-                target = {kinds.HPA.name: workload.hpa, kinds.PROPAGATION_POLICY.name: workload.propagation}.get(
-                    decision.target_kind) or workload.obj
+                target = workload.target(decision.target_kind)
                 if decision.verb in ("hold", "restore", "resume"):
                     outcome = self.executor.apply(decision, target)
                     if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:
@@ -255,16 +263,25 @@ class Reconciler:
                 break
         return held
 
+    def _untargeted(self, scaled_object: Mapping[str, Any]) -> None:
+        """A ScaledObject that names no workload: say so, and undo a hold recorded on it (one try a pass)."""
+        decision = decide_untargeted(scaled_object)
+        if decision.verb == "restore":
+            self.decisions.record(decision, self.executor.apply(decision, scaled_object))
+        else:
+            self.decisions.record(decision, Outcome("skipped", decision.reason))
+
     def _reread(self, workload: Workload) -> Workload | None:
         try:
             obj = self.kube.get(workload.kind, workload.namespace, workload.name)
             hpa = self._get(kinds.HPA, workload.namespace, workload.hpa)
             propagation = self._get(kinds.PROPAGATION_POLICY, workload.namespace, workload.propagation)
+            scaled_object = self._get(kinds.SCALED_OBJECT, workload.namespace, workload.scaled_object)
         except KubeError as error:
             log.info("re-reading %s/%s after a conflict: %s", workload.namespace, workload.name, error)
             return None
         return Workload(kind=workload.kind, namespace=workload.namespace, name=workload.name, obj=obj, hpa=hpa,
-                        propagation=propagation)
+                        propagation=propagation, scaled_object=scaled_object)
 
     def _get(self, kind: kinds.Kind, namespace: str, known: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None if known is None else self.kube.get(kind, namespace, known["metadata"]["name"])
@@ -276,11 +293,9 @@ class Reconciler:
             self.instruments.active_alerts.labels(zone, level).set(count)
 
 
-def _version(workload: Workload, decision: Any) -> str:
+def _version(workload: Workload, decision: Decision) -> str:
     """The resourceVersion of the object a decision patches."""
-    target = {kinds.HPA.name: workload.hpa, kinds.PROPAGATION_POLICY.name: workload.propagation}.get(
-        decision.target_kind) or workload.obj
-    return str(target.get("metadata", {}).get("resourceVersion", ""))
+    return str(workload.target(decision.target_kind).get("metadata", {}).get("resourceVersion", ""))
 
 
 def _hpa_target(hpa: Mapping[str, Any]) -> tuple[str, str]:

@@ -2,7 +2,8 @@
 
 Objects are plain dicts (the API's JSON), so the policy reads the same shape for every kind and
 kinds stay data (actions/kinds.py). Writes are JSON patches under the field manager `gridshift`.
-Every verb used here is listed in VERBS; the chart's RBAC is checked against it.
+Every verb used here is listed in VERBS; the chart's RBAC is checked against it. A server dry
+run (`dry_run=True`) is the same request with `dryRun=All`: the same verbs, nothing persisted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from kubernetes import client as k8s
 
 from gridshift import names
 from gridshift.actions.kinds import Kind
-from gridshift.actions.kube.errors import classify
+from gridshift.actions.kube.errors import NotFound, classify
 
 # (api group, resource) -> verbs this module calls. tests/actions check the chart's RBAC against it.
 VERBS: dict[tuple[str, str], frozenset[str]] = {
@@ -29,6 +30,8 @@ VERBS: dict[tuple[str, str], frozenset[str]] = {
     ("batch", "cronjobs"): frozenset({"list", "get", "patch"}),
     ("batch", "jobs"): frozenset({"list", "get", "patch"}),
     ("autoscaling", "horizontalpodautoscalers"): frozenset({"list", "get", "patch"}),
+    # KEDA: listed every pass (a 404, no KEDA CRD, is fine); patched to hold what it scales.
+    ("keda.sh", "scaledobjects"): frozenset({"list", "get", "patch"}),
 }
 # Only with actions.karmada_clusters set (and the chart's karmada.enabled).
 KARMADA_VERBS: dict[tuple[str, str], frozenset[str]] = {
@@ -63,12 +66,14 @@ class Kube:
     def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
         return self._call("get", _group(kind), kind.plural, "GET", f"{_path(kind, namespace)}/{name}")
 
-    def patch(self, kind: Kind, namespace: str, name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    def patch(self, kind: Kind, namespace: str, name: str, operations: list[dict[str, Any]], *,
+              dry_run: bool = False) -> dict[str, Any]:
         return self._call("patch", _group(kind), kind.plural, "PATCH", f"{_path(kind, namespace)}/{name}",
-                          query=[("fieldManager", names.FIELD_MANAGER)], body=operations,
+                          query=[("fieldManager", names.FIELD_MANAGER), *_dry_run(dry_run)], body=operations,
                           content_type="application/json-patch+json")
 
-    def create_event(self, *, obj: dict[str, Any], kind: Kind, reason: str, message: str, warning: bool = False) -> None:
+    def create_event(self, *, obj: dict[str, Any], kind: Kind, reason: str, message: str, warning: bool = False,
+                     dry_run: bool = False) -> None:
         metadata = obj.get("metadata", {})
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {
@@ -81,7 +86,8 @@ class Kube:
             "source": {"component": "gridshift"}, "reportingComponent": "gridshift",
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
-        self._call("create", "", "events", "POST", f"/api/v1/namespaces/{metadata.get('namespace')}/events", body=event)
+        self._call("create", "", "events", "POST", f"/api/v1/namespaces/{metadata.get('namespace')}/events", body=event,
+                   query=_dry_run(dry_run))
 
     def _items(self, verb: str, group: str, resource: str, path: str) -> list[dict[str, Any]]:
         return list(self._call(verb, group, resource, "GET", path).get("items") or [])
@@ -106,6 +112,18 @@ class Kube:
             return json.loads(response.data or b"{}")
         except Exception as error:  # every failure leaves here classified (actions/kube/errors.py)
             raise classify(error, f"{verb} {resource} {path.rsplit('/', 1)[-1]}") from error
+
+
+def list_if_installed(kube: Kube, kind: Kind) -> list[dict[str, Any]]:
+    """Every object of a kind that comes with a CRD (KEDA, Karmada); none when the CRD is not installed (404)."""
+    try:
+        return kube.list_all(kind)
+    except NotFound:
+        return []
+
+
+def _dry_run(dry_run: bool) -> list[tuple[str, str]]:
+    return [("dryRun", "All")] if dry_run else []
 
 
 def _group(kind: Kind) -> str:

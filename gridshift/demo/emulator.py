@@ -15,6 +15,9 @@ What it adds on top of kmock (each item is a gap found in kmock 0.8, see NOTES.m
 * ``metadata.generateName`` on create (e.g. core/v1 Events);
 * built-in resources pre-registered (LIST of an empty resource -> [] instead of 404);
 * discovery URLs with the trailing slash the python client uses (``/apis/``, ``/version/``);
+* ``dryRun=All`` on PATCH and POST: the write is checked (patch applied, resourceVersion
+  guard, faults) and answered as stored, but nothing is stored, as a real apiserver does
+  (kmock 0.8 ignores the parameter and would persist the write);
 * ``inject()``: per-verb/resource faults (status and/or delay) that fire BEFORE any
   state mutation (kmock's own ``emu[...] << 500`` reactions fire AFTER the write).
 """
@@ -268,9 +271,8 @@ class Emulator(kmock.KubernetesEmulator):
 
     def _commit(self, request: kmock.Request, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         """Optimistic concurrency + stamping; stores `new` as the next version. Call under the lock."""
+        self._check_version(request, current, new)
         old_meta, new_meta = current.get('metadata', {}), new.setdefault('metadata', {})
-        if new_meta.get('resourceVersion') and new_meta['resourceVersion'] != old_meta.get('resourceVersion'):
-            raise self._conflict(request)
         for key in ('name', 'namespace', 'uid', 'creationTimestamp'):  # immutable
             if key in old_meta:
                 new_meta[key] = old_meta[key]
@@ -279,6 +281,32 @@ class Emulator(kmock.KubernetesEmulator):
         assert request.resource is not None and request.name is not None
         self.objects[request.resource, request.namespace, request.name].history.append(new)
         return new
+
+    def _check_version(self, request: kmock.Request, current: dict[str, Any], new: dict[str, Any]) -> None:
+        new_rv = (new.get('metadata') or {}).get('resourceVersion')
+        if new_rv and new_rv != current.get('metadata', {}).get('resourceVersion'):
+            raise self._conflict(request)
+
+    async def _dry_run(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        """``dryRun=All``: answer the write as the apiserver would, store nothing."""
+        if request.params.get('dryRun') != 'All':
+            raise kmock.KubernetesError(status=400, reason='BadRequest',
+                                        message=f"dryRun: unsupported value {request.params.get('dryRun')!r}")
+        method = request.method.value.upper()
+        if method == 'PATCH' and request.name is not None and request.subresource is None:
+            async with self._lock:
+                current = self._existing(request)
+                new = self._patched(current, request)
+                self._check_version(request, current, new)
+            return aiohttp.web.json_response(new)
+        if method == 'POST' and isinstance(request.data, dict):
+            new = copy.deepcopy(request.data)
+            self._stamp_new(new)
+            if request.namespace:
+                new['metadata']['namespace'] = request.namespace
+            return aiohttp.web.json_response(new, status=201)
+        raise kmock.KubernetesError(status=400, reason='BadRequest',
+                                    message=f'dryRun is emulated for PATCH and POST only, not {method}')
 
     def _existing(self, request: kmock.Request) -> dict[str, Any]:
         assert request.resource is not None and request.name is not None
@@ -312,6 +340,8 @@ class Emulator(kmock.KubernetesEmulator):
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         await self._apply_faults(request)  # before ANY state mutation
+        if 'dryRun' in request.params:
+            return await self._dry_run(request)
 
         res = request.resource
         if res is None or res.plural is None or request.name is None:

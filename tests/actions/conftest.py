@@ -2,8 +2,8 @@
 
 - `k8s` / `api`: kmock's KubernetesEmulator (tests/kube_emulator.py) on a loopback port, and the
   real `kubernetes` client (v37) pointed at it.
-- `cluster`: builds plain-dict Namespaces, Deployments, StatefulSets, CronJobs, Jobs, HPAs, Nodes
-  and Pods that the client accepts, reads objects back, lists Events and the PATCH requests made.
+- `cluster`: builds plain-dict Namespaces, Deployments, StatefulSets, CronJobs, Jobs, HPAs, Nodes,
+  Pods and (after `cluster.keda()` installs the CRD) KEDA ScaledObjects that the client accepts, reads objects back, lists Events and the PATCH requests made.
 - `make_service` / `service`: the ActionService exactly as `gridshift actions` builds it
   (build_config -> build_action_service) with a controllable clock; `Service.post()` sends a
   webhook through Flask's test client, `Service.reconcile()` runs one pass synchronously.
@@ -44,6 +44,7 @@ RESOURCES = {
     "CronJob": "batch/v1/cronjobs",
     "Job": "batch/v1/jobs",
     "HorizontalPodAutoscaler": "autoscaling/v2/horizontalpodautoscalers",
+    "ScaledObject": "keda.sh/v1alpha1/scaledobjects",  # a CRD: served only after Cluster.keda()
 }
 PLURALS = {resource.rsplit("/", 1)[1]: kind for kind, resource in RESOURCES.items()}
 
@@ -235,6 +236,23 @@ class Cluster:
             spec["minReplicas"] = min_replicas
         return self.emu.add({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                              "metadata": _meta(name, namespace, None), "spec": spec})
+
+    def keda(self) -> None:
+        """Install KEDA's ScaledObject CRD; without it a list of ScaledObjects is a 404, as on a cluster without KEDA."""
+        self.emu.resources[RESOURCES["ScaledObject"]] = {}
+
+    def scaled_object(self, namespace: str, name: str, target: str | None, *, target_kind: str | None = None,
+                      annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A ScaledObject as KEDA's docs write one; `target` None: no scaleTargetRef at all."""
+        spec: dict[str, Any] = {"minReplicaCount": 1, "maxReplicaCount": 10, "pollingInterval": 30,
+                                "triggers": [{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}]}
+        if target is not None:
+            spec["scaleTargetRef"] = {"name": target, **({"kind": target_kind} if target_kind else {})}
+        obj = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": _meta(name, namespace, annotations),
+               "spec": spec}
+        self.emu._stamp_new(obj)
+        self.emu.objects[RESOURCES["ScaledObject"], namespace, name] = obj
+        return self.get("ScaledObject", namespace, name)
 
     # reading back
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any]:

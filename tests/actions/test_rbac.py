@@ -1,7 +1,7 @@
 """The Kubernetes calls the action service makes are exactly those listed in kube/client.py's VERBS.
 
-Covers: over a full scenario (every kind held and restored, zones from pods, migrate, an HPA, Events,
-a conflict on every kind so the re-read `get` runs) every (verb, group, resource) the service calls,
+Covers: over a full scenario (every kind held and restored, zones from pods, migrate, an HPA, a KEDA
+ScaledObject, Events, a conflict on every kind so the re-read `get` runs) every (verb, group, resource) the service calls,
 recorded through build_action_service(on_kube_call=...), is in VERBS, and every entry of VERBS is
 exercised, so the chart's RBAC can be derived from VERBS alone. With Karmada configured, the extra
 calls are exactly KARMADA_VERBS.
@@ -36,14 +36,20 @@ def test_calls_are_exactly_the_verbs_listed(make_service, cluster, k8s, exporter
     cluster.hpa("scaled", "api", "api", min_replicas=4, max_replicas=10)
     cluster.namespace("moved", {"gridshift.io/action": "migrate", "gridshift.io/zone": "DE_LU"})
     cluster.deployment("moved", "worker")
-    for resource in ("deployments", "statefulsets", "cronjobs", "jobs", "horizontalpodautoscalers"):
+    cluster.keda()
+    cluster.namespace("keda", {"gridshift.io/action": "pause", "gridshift.io/zone": "DE_LU"})
+    cluster.deployment("keda", "consumer")
+    cluster.scaled_object("keda", "consumer", "consumer")
+    for resource in ("deployments", "statefulsets", "cronjobs", "jobs", "horizontalpodautoscalers", "scaledobjects"):
         k8s.inject("PATCH", resource, status=409)  # one conflict each: the re-read `get`
     service.notify(HIGH)
     service.reconcile()
     service.notify(resolved(HIGH))
     service.reconcile()
     assert all(cluster.state(kind, ns, name) is None for kind, ns, name in (
-        ("Deployment", "paused", "web"), ("HorizontalPodAutoscaler", "scaled", "api"), ("Deployment", "moved", "worker")))
+        ("Deployment", "paused", "web"), ("HorizontalPodAutoscaler", "scaled", "api"), ("Deployment", "moved", "worker"),
+        ("ScaledObject", "keda", "consumer")))
+    assert cluster.events("keda", "consumer", reason="GridshiftRestored")
     assert cluster.events("moved", "worker")  # the scenario really did act
 
     assert calls <= allowed(VERBS), calls - allowed(VERBS)

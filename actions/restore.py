@@ -1,0 +1,156 @@
+"""`gridshift actions restore`: undo every hold gridshift has recorded, whatever the alerts say.
+
+The way out when the service is uninstalled or stays down. Every object that carries
+`gridshift.io/state` (Deployments, StatefulSets, CronJobs, Jobs, HPAs whose bounds were lowered,
+KEDA ScaledObjects, Karmada PropagationPolicies when configured), in every namespace or in one,
+opted in or not any more, is restored through the executor's own restore path: the same guarded
+patch, the same "a person's edit wins" rule, the same Event. A state it cannot read is reported
+and that object is left exactly as it is; the others are still restored. A restored object
+carries no state, so a second run finds nothing to do and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gridshift import names
+from gridshift.actions import kinds
+from gridshift.actions.executor import DryRun, Executor, Outcome
+from gridshift.actions.kinds import Kind
+from gridshift.actions.kube.client import Kube
+from gridshift.actions.kube.errors import Conflict, KubeError, NotFound
+from gridshift.actions.policy import restore_decision
+from gridshift.actions.state import StateError, decode
+
+REASON = "restored by `gridshift actions restore`"
+CONFLICT_RETRIES = 3
+CRD_KINDS = (kinds.SCALED_OBJECT, kinds.PROPAGATION_POLICY)  # absent (404) when their CRD is not installed
+LABELS = {"restored": "restored", "left": "left as a person changed them (state removed)", "dry_run": "accepted in a dry run",
+          "skipped": "skipped", "failed": "failed"}
+
+
+@dataclass(frozen=True)
+class Line:
+    result: str  # restored | left | dry_run | skipped | failed
+    kind: str
+    namespace: str
+    name: str
+    detail: str
+
+    def render(self) -> str:
+        return f"{self.result:<8} {self.kind} {self.namespace}/{self.name}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Report:
+    lines: tuple[Line, ...]
+    scope: str  # "all namespaces" or "namespace N"
+
+    @property
+    def failed(self) -> int:
+        return sum(line.result == "failed" for line in self.lines)
+
+    def summary(self) -> str:
+        if not self.lines:
+            return f"nothing to restore in {self.scope}: no object carries {names.ANNOTATION_STATE}"
+        counts = Counter(line.result for line in self.lines)
+        parts = ", ".join(f"{counts[result]} {label}" for result, label in LABELS.items() if counts[result])
+        return f"{len(self.lines)} held in {self.scope}: {parts}"
+
+
+def restore_held(*, kube: Kube, executor: Executor, namespace: str | None, holder_kinds: tuple[Kind, ...],
+                 protected: frozenset[str]) -> Report:
+    """Restore every object of `holder_kinds` that carries a state, in `namespace` or everywhere."""
+    lines: list[Line] = []
+    for kind in holder_kinds:
+        try:
+            objects = _list(kube, kind, namespace)
+        except KubeError as error:  # cannot tell what is held there: a failure, not "nothing held"
+            lines.append(Line("failed", kind.name, namespace or "*", "*", f"cannot list {kind.plural}: {error}"))
+            continue
+        for obj in objects:
+            if names.ANNOTATION_STATE in _annotations(obj):
+                lines.append(_restore_one(kube, executor, kind, obj, protected))
+    return Report(tuple(lines), f"namespace {namespace}" if namespace else "all namespaces")
+
+
+def holder_kinds(*, karmada: bool) -> tuple[Kind, ...]:
+    """Every kind a hold records its state on; Karmada's only when it is configured (and granted)."""
+    return (*kinds.WORKLOAD_KINDS, kinds.HPA, kinds.SCALED_OBJECT, *((kinds.PROPAGATION_POLICY,) if karmada else ()))
+
+
+def _list(kube: Kube, kind: Kind, namespace: str | None) -> list[dict[str, Any]]:
+    try:
+        return kube.list_objects(kind, namespace) if namespace else kube.list_all(kind)
+    except NotFound:
+        if kind in CRD_KINDS:
+            return []
+        raise
+
+
+def _restore_one(kube: Kube, executor: Executor, kind: Kind, obj: Mapping[str, Any], protected: frozenset[str]) -> Line:
+    meta = obj.get("metadata", {})
+    namespace, name = meta.get("namespace", ""), meta.get("name", "")
+
+    def done(result: str, detail: str) -> Line:
+        return Line(result, kind.name, namespace, name, detail)
+
+    if namespace in protected:
+        return done("skipped", "the namespace is protected: gridshift never holds anything there, so this state "
+                    "was copied; left as it is")
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            state = decode(_annotations(obj)[names.ANNOTATION_STATE])
+        except StateError as error:
+            return done("failed", f"{error}; nothing changed on it")
+        outcome = executor.apply(restore_decision(kind, obj, state, REASON), obj)
+        if not isinstance(outcome.error, Conflict) or attempt + 1 == CONFLICT_RETRIES:
+            return done(*_describe(outcome))
+        try:  # it changed since it was listed: decide again on what it is now
+            obj = kube.get(kind, namespace, name)
+        except NotFound:
+            return done("skipped", "deleted meanwhile")
+        except KubeError as error:
+            return done("failed", f"re-reading it after a conflict: {error}")
+        if names.ANNOTATION_STATE not in _annotations(obj):
+            return done("skipped", "no longer held (restored meanwhile)")
+    raise AssertionError("unreachable: the last attempt returns")
+
+
+def _describe(outcome: Outcome) -> tuple[str, str]:
+    if outcome.result == "restored":
+        return "restored", _changes(outcome.before or {}, outcome.after or {}) or outcome.detail
+    if outcome.result == "skipped":
+        return "left", outcome.detail
+    return outcome.result, outcome.detail
+
+
+def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    shown = [f"{pointer} {_value(before.get(pointer))} -> {_value(after.get(pointer))}"
+             for pointer in after if before.get(pointer) != after.get(pointer)]
+    return ", ".join(shown)
+
+
+def _value(value: Any) -> str:
+    return "(absent)" if value is None else json.dumps(value)[:60]
+
+
+def _annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    return obj.get("metadata", {}).get("annotations") or {}
+
+
+def run_restore(*, kube: Kube, namespace: str | None, dry_run: DryRun, karmada: bool, protected: frozenset[str],
+                clock: Callable[[], float], out: Callable[[str], None]) -> int:
+    """Restore, print one line per held object and a summary; 0 when nothing failed, else 1."""
+    executor = Executor(kube, dry_run=dry_run, clock=clock)
+    report = restore_held(kube=kube, executor=executor, namespace=namespace, holder_kinds=holder_kinds(karmada=karmada),
+                          protected=protected)
+    for line in report.lines:
+        out(line.render())
+    mode = f" ({dry_run} dry run: nothing persisted)" if dry_run else ""
+    out(f"gridshift actions restore{mode}: {report.summary()}")
+    return 1 if report.failed else 0
