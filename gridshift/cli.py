@@ -38,9 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_argument("--config", help="YAML configuration file (see docs/configuration.md)")
     actions.add_argument("--port", type=int, help="override actions.port")
     actions.add_argument("--insecure", action="store_true", help="accept webhooks without a token (never in production)")
-    actions.add_argument("--dry-run", action="store_true", help="decide and record, change nothing")
-    actions.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, else ~/.kube/config)")
+    _kube_arguments(actions, default=None)
     actions.set_defaults(run=_run_actions)
+    restore = actions.add_subparsers(title="actions commands").add_parser(
+        "restore", help="restore every workload gridshift holds, from its gridshift.io/state, whatever the alerts "
+        "(before uninstalling, or while the service is down)")
+    scope = restore.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--all", action="store_true", help="in every namespace (opted in or not any more)")
+    scope.add_argument("--namespace", metavar="N", help="only in namespace N")
+    restore.add_argument("--config", default=argparse.SUPPRESS, help="YAML configuration file (see docs/configuration.md)")
+    _kube_arguments(restore, default=argparse.SUPPRESS)
+    restore.set_defaults(run=_run_restore)
 
     power = commands.add_parser("power-exporter",
                                 help="serve per-namespace power, energy and emissions (Kepler or the CPU estimator)")
@@ -61,6 +69,25 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1800.0, help="trace seconds per second (default 1800: an hour in 2 s)")
     demo.set_defaults(run=_run_demo)
     return parser
+
+
+def _kube_arguments(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """--dry-run[=client|server] and --kubeconfig, for `actions` and `actions restore` alike."""
+    parser.add_argument("--dry-run", nargs="?", const="client", choices=("client", "server"), default=default,
+                        help="alone (or =client): decide and record, send no write; =server: send each write with "
+                        "Kubernetes' server-side dry run (dryRun=All), so RBAC and admission answer, nothing persisted")
+    parser.add_argument("--kubeconfig", default=default, help="kubeconfig file (default: in-cluster, else ~/.kube/config)")
+
+
+def _kube_client(kubeconfig: str | None, command: str) -> Any | None:
+    """The API client, or None after one line saying why there is none."""
+    from gridshift.actions.kube.config import KubeConfigError, load_api_client
+
+    try:
+        return load_api_client(kubeconfig)
+    except KubeConfigError as error:
+        print(f"{command}: {error}", file=sys.stderr)
+        return None
 
 
 def _load(path: str | None) -> Config | None:
@@ -117,27 +144,51 @@ def _run_exporter(args: argparse.Namespace) -> int:
 
 
 def _run_actions(args: argparse.Namespace) -> int:
-    import dataclasses
     import os
 
     from gridshift.actions.app import InsecureRefused, build_action_service
-    from gridshift.actions.kube.config import load_api_client
 
     config = _load(args.config)
     if config is None:
         return 2
-    if args.dry_run:
-        config = dataclasses.replace(config, actions=dataclasses.replace(config.actions, dry_run=True))
     configure_logging(config.log_level)
+    api_client = _kube_client(args.kubeconfig, "gridshift actions")
+    if api_client is None:
+        return 2
     try:
-        service = build_action_service(config, api_client=load_api_client(args.kubeconfig), insecure=args.insecure,
+        service = build_action_service(config, api_client=api_client, insecure=args.insecure, dry_run=args.dry_run,
                                        release_namespace=os.environ.get("POD_NAMESPACE", ""))
     except InsecureRefused as error:
         print(f"gridshift actions: {error}", file=sys.stderr)
         return 2
     host, port = config.actions.listen_address, args.port or config.actions.port
+    mode = service.reconciler.executor.dry_run
     return _serve(service.app, host, port, service.reconciler,
-                  "action service on %s:%d%s", host, port, " (dry run)" if config.actions.dry_run else "")
+                  "action service on %s:%d%s", host, port, f" ({mode} dry run)" if mode else "")
+
+
+def _run_restore(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from gridshift.actions.executor import dry_run_mode
+    from gridshift.actions.kube.client import Kube
+    from gridshift.actions.policy import protected_namespaces
+    from gridshift.actions.restore import run_restore
+
+    config = _load(args.config)
+    if config is None:
+        return 2
+    configure_logging(config.log_level)
+    api_client = _kube_client(args.kubeconfig, "gridshift actions restore")
+    if api_client is None:
+        return 2
+    settings = config.actions
+    return run_restore(kube=Kube(api_client, timeout_seconds=settings.request_timeout_seconds),
+                       namespace=None if args.all else args.namespace,
+                       dry_run=dry_run_mode(args.dry_run or ""),  # not actions.dry_run: the way out acts unless asked
+                       karmada=bool(settings.karmada_clusters), clock=time.time, out=print,
+                       protected=protected_namespaces(settings.protected_namespaces, os.environ.get("POD_NAMESPACE", "")))
 
 
 def _run_power_exporter(args: argparse.Namespace) -> int:
