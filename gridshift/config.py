@@ -314,8 +314,20 @@ class Config:
         return []
 
 
-def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -> Config:
-    """Read, build and validate; raise ConfigError naming every bad key."""
+# The top-level sections each command reads. A command validates its own sections (and the file's
+# shape), so one file serves every component: the action service does not need the grid
+# exporter's ENTSO-E token, nor the exporter the webhook's.
+ROLE_SECTIONS: Mapping[str, frozenset[str]] = MappingProxyType({
+    "exporter": frozenset({"exporter", "grid"}),
+    "actions": frozenset({"actions", "cluster"}),
+    "power-exporter": frozenset({"power", "cluster"}),
+})
+
+
+def load_config(path: str | Path | None, env: Mapping[str, str] | None = None, *, role: str | None = None) -> Config:
+    """Read, build and validate; raise ConfigError naming every bad key.
+
+    `role` (a key of ROLE_SECTIONS): validate only that command's sections; None validates all."""
     env = os.environ if env is None else env
     source = str(path) if path else "configuration"
     raw: object = {}
@@ -330,19 +342,22 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise ConfigError([f"not valid YAML{where}: {getattr(error, 'problem', error)}"], source) from None
-    return build_config(raw, env=env, source=source)
+    return build_config(raw, env=env, source=source, role=role)
 
 
-def build_config(raw: object, *, env: Mapping[str, str], source: str = "configuration") -> Config:
+def build_config(raw: object, *, env: Mapping[str, str], source: str = "configuration", role: str | None = None) -> Config:
     problems: list[str] = []
-    config = _build(Config, raw, "", problems, env)
+    config = _build(Config, raw, "", problems, env, sections=None if role is None else ROLE_SECTIONS[role])
     if problems:
         raise ConfigError(problems, source)
     return typing.cast(Config, config)
 
 
-def _build(cls: type, raw: object, path: str, problems: list[str], env: Mapping[str, str]) -> Any:
-    """Build dataclass `cls` from `raw`, appending every problem found under `path`."""
+def _build(cls: type, raw: object, path: str, problems: list[str], env: Mapping[str, str],
+           sections: frozenset[str] | None = None) -> Any:
+    """Build dataclass `cls` from `raw`, appending every problem found under `path`.
+
+    `sections`: only problems in these fields count (the others are built all the same)."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -355,11 +370,13 @@ def _build(cls: type, raw: object, path: str, problems: list[str], env: Mapping[
             problems.append(f"{path}{key}: unknown key (known: {', '.join(sorted(known))})")
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
+        counted = sections is None or f.name in sections or not dataclasses.is_dataclass(hints[f.name])
+        found = problems if counted else []
         if "secret" in f.metadata:
-            values[f.name] = _read_secret(f.metadata["secret"], path, problems, env)
+            values[f.name] = _read_secret(f.metadata["secret"], path, found, env)
         elif f.name in raw or dataclasses.is_dataclass(hints[f.name]):
             # Absent sections are still built, so their secrets are read and their checks run.
-            values[f.name] = _coerce(hints[f.name], raw.get(f.name), f"{path}{f.name}", problems, env)
+            values[f.name] = _coerce(hints[f.name], raw.get(f.name), f"{path}{f.name}", found, env)
     try:
         built = cls(**{k: v for k, v in values.items() if v is not _INVALID})
     except TypeError as error:  # pragma: no cover - guarded by the checks above

@@ -31,6 +31,29 @@ def test_example_file_loads_with_its_documented_values():
     assert config.grid.entsoe.api_key == Secret("abc-123-secret")
 
 
+def test_each_command_validates_only_its_own_sections():
+    """One file serves every component: the action service starts without the exporter's ENTSO-E token."""
+    config = load_config(EXAMPLE, env={}, role="actions")
+    assert config.grid.entsoe.zones == ("DE_LU", "FR", "NL", "CH") and config.grid.entsoe.api_key is None
+    load_config(EXAMPLE, env={}, role="power-exporter")
+    for role in ("exporter", None):
+        with pytest.raises(ConfigError, match="ENTSO-E zones are configured but no API token is set"):
+            load_config(EXAMPLE, env={}, role=role)
+
+
+def test_a_command_still_names_problems_in_its_own_sections_and_the_files_shape():
+    raw = {"grid": {"entsoe": {"zone": ["DE_LU"]}}, "actions": {"port": 0}, "exporterr": {}, "log_level": "loud"}
+    for role, expected in (
+        ("actions", ["actions.port", "exporterr", "log_level"]),
+        ("exporter", ["exporterr", "grid.entsoe.zone", "log_level"]),
+        ("power-exporter", ["exporterr", "log_level"]),
+        (None, ["actions.port", "exporterr", "grid.entsoe.zone", "log_level"]),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            build_config(raw, env=TOKEN_ENV, role=role)
+        assert sorted(problem.split(":")[0] for problem in caught.value.problems) == expected, role
+
+
 def test_defaults_without_a_file():
     config = load_config(None, env={})
     assert config.grid.entsoe.zones == ()
