@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(run=_run_report)
 
     demo = commands.add_parser("demo", help="the whole loop on loopback from recorded real data, no token needed")
-    demo.add_argument("--data", help="folder of recorded inputs (default: ../shared/data beside the checkout)")
+    demo.add_argument("--data", help="folder of recorded inputs (default: the checkout's data/)")
     demo.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: until Ctrl-C)")
     demo.add_argument("--speed", type=float, default=1800.0, help="trace seconds per second (default 1800: an hour in 2 s)")
     demo.set_defaults(run=_run_demo)
@@ -90,9 +90,10 @@ def _kube_client(kubeconfig: str | None, command: str) -> Any | None:
         return None
 
 
-def _load(path: str | None) -> Config | None:
+def _load(path: str | None, role: str) -> Config | None:
+    """The configuration as `role` (a command of ROLE_SECTIONS) needs it, or None after printing why."""
     try:
-        return load_config(path)
+        return load_config(path, role=role)
     except ConfigError as error:
         print(f"gridshift: {error}", file=sys.stderr)
         return None
@@ -132,7 +133,7 @@ def _serve(app: Any, host: str, port: int, loop: _Loop, *announce: object) -> in
 def _run_exporter(args: argparse.Namespace) -> int:
     from gridshift.exporters.grid.app import build_grid_exporter
 
-    config = _load(args.config)
+    config = _load(args.config, "exporter")
     if config is None:
         return 2
     configure_logging(config.log_level)
@@ -148,7 +149,7 @@ def _run_actions(args: argparse.Namespace) -> int:
 
     from gridshift.actions.app import InsecureRefused, build_action_service
 
-    config = _load(args.config)
+    config = _load(args.config, "actions")
     if config is None:
         return 2
     configure_logging(config.log_level)
@@ -176,7 +177,7 @@ def _run_restore(args: argparse.Namespace) -> int:
     from gridshift.actions.policy import protected_namespaces
     from gridshift.actions.restore import run_restore
 
-    config = _load(args.config)
+    config = _load(args.config, "actions")
     if config is None:
         return 2
     configure_logging(config.log_level)
@@ -195,7 +196,7 @@ def _run_power_exporter(args: argparse.Namespace) -> int:
     from gridshift.exporters.power.app import build_power_exporter
     from gridshift.exporters.power.discover import DiscoveryError, load_api_client
 
-    config = _load(args.config)
+    config = _load(args.config, "power-exporter")
     if config is None:
         return 2
     configure_logging(config.log_level)
