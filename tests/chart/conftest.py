@@ -1,27 +1,32 @@
-"""Fixtures of the chart tests: a copy of the chart with a stand-in for the Kepler subchart.
+"""Fixtures of the chart tests: the chart exactly as a clone of the repository has it.
 
-The Kepler chart is a declared dependency that cannot be fetched here (no network). Rendering
-through the SDK does not need it, but `helm lint` reports it missing and an install (even a
-dry run) refuses to start without it, as the Helm CLI does. The stand-in is an empty chart of
-that name and a matching version in the copy's charts/, so both get past that check and test
-the rest of the chart; the copy is otherwise the chart as it is in the repository.
+`chart_as_cloned` copies the files git tracks under charts/gridshift and nothing else (no
+charts/ folder of fetched dependencies, no local leftovers), so what lints and installs here is
+what `helm install gridshift charts/gridshift` gets from a fresh clone, without network.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.chart.render import CHART
+from tests.chart.render import CHART, ROOT
+
+
+def tracked_chart_files() -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", "-z", "--", str(CHART.relative_to(ROOT))], cwd=ROOT,
+                            capture_output=True, check=True, timeout=60).stdout
+    return [Path(name) for name in listed.decode().split("\0") if name]
 
 
 @pytest.fixture(scope="session")
-def chart_with_kepler_stub(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("chart") / "gridshift"
-    shutil.copytree(CHART, copy)
-    stub = copy / "charts" / "kepler"
-    stub.mkdir(parents=True)
-    (stub / "Chart.yaml").write_text("apiVersion: v2\nname: kepler\nversion: 0.11.0\n", encoding="utf-8")
+def chart_as_cloned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("clone") / "gridshift"
+    for name in tracked_chart_files():
+        target = copy / name.relative_to(CHART.relative_to(ROOT))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
     return copy

@@ -80,17 +80,42 @@ def test_the_chart_fills_in_what_it_knows():
     assert actions["dry_run"] is True
     power = rendered.config("power")["power"]
     assert power["intensity"]["url"] == EXPORTER_URL
-    assert power["kepler"] == {"namespace": NAMESPACE, "service": f"{RELEASE}-kepler"}
+    assert power["kepler"] == {"namespace": "kepler", "service": "kepler"}  # Kepler's chart as its docs install it
     assert power["estimator"] == {"enabled": False}
     assert rendered.config("exporter")["grid"]["static"] == {"zones": {"ONPREM": 250}}
     assert rendered.config("power")["cluster"] == rendered.config("actions")["cluster"] == {
         "default_zone": "ONPREM", "region_to_zone": {}}
 
 
-def test_the_kepler_service_name_follows_the_subcharts_naming():
-    # kepler.fullname: the release name when it contains "kepler", else <release>-kepler
-    assert render(COMBINATIONS["kepler"], name="kepler-green").config("power")["power"]["kepler"]["service"] == "kepler-green"
-    assert render(COMBINATIONS["kepler"], name="prod").config("power")["power"]["kepler"]["service"] == "prod-kepler"
+def kepler_service(**kepler: str) -> str:
+    return render({"power": {"enabled": True}, "kepler": {"enabled": True, **kepler}}).config("power")["power"]["kepler"]["service"]
+
+
+def test_the_kepler_service_name_follows_the_kepler_charts_naming():
+    # Kepler's kepler.fullname: its release name when it contains "kepler", else <release>-kepler
+    assert kepler_service(release="kepler-green") == "kepler-green"
+    assert kepler_service(release="prod") == "prod-kepler"
+    assert kepler_service(release="prod", nameOverride="power") == "prod-power"
+    assert kepler_service(release="prod", fullnameOverride="exporter") == "exporter"
+
+
+def alertmanager_url(values: dict) -> str:
+    return render(values).config("actions")["actions"]["alertmanager_url"]
+
+
+def test_the_action_service_asks_kube_prometheus_stacks_alertmanager():
+    # kps names its Service <fullname>-alertmanager: the release if it contains the chart's name,
+    # else <release>-kube-prometheus-stack, cut to 26 characters
+    assert alertmanager_url({"kubePrometheusStack": {"release": "kube-prometheus-stack"}}) == (
+        "http://kube-prometheus-stack-alertmanager.monitoring.svc:9093")
+    assert alertmanager_url({"kubePrometheusStack": {"release": "monitoring", "namespace": "obs"}}) == (
+        "http://monitoring-kube-prometheus-alertmanager.obs.svc:9093")
+    assert alertmanager_url({"kubePrometheusStack": {"release": "kps", "alertmanagerURL": "http://am.obs.svc:9093"}}) == (
+        "http://am.obs.svc:9093")
+    given = {"kubePrometheusStack": {"release": "kps"}, "config": {"actions": {"alertmanager_url": "http://mine:9093"}}}
+    assert alertmanager_url(given) == "http://mine:9093"
+    assert alertmanager_url({}) == ""  # no Alertmanager known: webhook only
+    build_config(render({"kubePrometheusStack": {"release": "kps"}}).config("actions"), env={})  # a URL gridshift accepts
 
 
 def test_the_estimator_switch_and_the_user_kepler_are_kept():
@@ -114,3 +139,23 @@ def test_container_arguments_are_gridshift_subcommands(combination):
         args = workload["spec"]["template"]["spec"]["containers"][0]["args"]
         parsed = _parser().parse_args(args)  # argparse exits on an unknown subcommand or option
         assert parsed.config == args[2] and callable(parsed.run)
+
+
+@pytest.mark.parametrize("combination", ["defaults", "target-namespaces"])
+def test_the_uninstall_hook_runs_gridshift_actions_restore(combination):
+    rendered = render(COMBINATIONS[combination])
+    job = rendered.get("Job", "gridshift-restore")
+    containers = job["spec"]["template"]["spec"]["containers"]
+    scopes = []
+    for container in containers:
+        args = container["args"]
+        assert args[:2] == ["actions", "restore"] and args[-2:] == ["--config", "/etc/gridshift/actions.yaml"]
+        parsed = _parser().parse_args(args)  # the CLI's own parser: exits on an unknown option
+        assert callable(parsed.run)
+        scopes.append(args[2:-2])
+    namespaces = COMBINATIONS[combination].get("rbac", {}).get("targetNamespaces")
+    assert scopes == ([["--namespace", n] for n in namespaces] if namespaces else [["--all"]])
+    # the same configuration file as the action service, which loads
+    volume = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}["config"]
+    assert volume["configMap"] == {"name": "gridshift-config", "items": [{"key": "actions.yaml", "path": "actions.yaml"}]}
+    build_config(rendered.config("actions"), env={})

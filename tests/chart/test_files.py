@@ -3,7 +3,7 @@
 Aspects: the chart's copies (files/rules.yaml, files/dashboards/) equal alertmanager/rules.yaml
 and grafana/*.json (charts/sync.py --check), and the check catches a changed, missing or
 orphaned copy; the PrometheusRule's groups equal alertmanager/rules.yaml's, Prometheus's own
-templates untouched; each dashboard becomes a ConfigMap for the Grafana sidecar and none is
+templates untouched, with the release namespace on the four grid alerts only; each dashboard becomes a ConfigMap for the Grafana sidecar and none is
 rendered while there are none; the AlertmanagerConfig and the plain receiver in docs/helm.md
 route as alertmanager/alertmanager.yml does; NOTES.txt says what to do next.
 """
@@ -22,6 +22,7 @@ import helm_python as helm
 import pytest
 import yaml
 
+from gridshift import names
 from tests.chart.render import CHART, COMBINATIONS, ROOT, Rendered, render
 
 RULES = ROOT / "alertmanager" / "rules.yaml"
@@ -64,9 +65,20 @@ def test_the_drift_check_catches_a_changed_a_missing_and_an_orphaned_copy(tmp_pa
     assert sync.drift() == [] and not list((tmp_path / "charts/gridshift/files/dashboards").glob("*.json"))
 
 
-def test_the_prometheus_rule_is_alertmanager_rules_yaml():
-    rule = render().get("PrometheusRule", "gridshift")
-    assert rule["spec"]["groups"] == yaml.safe_load(RULES.read_text())["groups"]
+GRID_ALERTS = {names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW, names.ALERT_STALE}
+
+
+def test_the_prometheus_rule_is_alertmanager_rules_yaml_with_the_namespace_on_the_grid_alerts():
+    rule = render(namespace="carbon").get("PrometheusRule", "gridshift")
+    expected = yaml.safe_load(RULES.read_text())["groups"]
+    for group in expected:
+        for item in group["rules"]:
+            if item.get("alert") in GRID_ALERTS:
+                assert "namespace" not in item.get("labels", {}), item["alert"]  # the one source stays namespace-free
+                item["labels"]["namespace"] = "carbon"
+    assert rule["spec"]["groups"] == expected
+    labelled = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"] if "namespace" in r.get("labels", {})}
+    assert labelled == GRID_ALERTS  # GridshiftActionsFailing keeps the tenant's namespace from its expression
     annotations = [r["annotations"]["summary"] for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r]
     assert any("{{ $labels.zone }}" in summary for summary in annotations)  # not evaluated by Helm
 
@@ -133,10 +145,18 @@ def test_notes_say_what_to_do_next():
     notes = render().notes
     assert "kubectl annotate namespace team-a gridshift.io/action=pause" in notes
     assert "grafana_dashboard" in notes and "Grafana" in notes
-    assert "alertmanagerConfigMatcherStrategy" in notes
+    assert "alertmanagerConfigMatcherStrategy" not in notes  # the default strategy works
+    assert 'the matcher\n   namespace="gridshift"' in notes
+    assert "kubectl -n gridshift logs job/gridshift-restore" in notes
+    assert "does not restore" in render({"restoreOnUninstall": {"enabled": False}}).notes
     assert "kubectl -n gridshift get secret gridshift-webhook-token" in notes
-    assert "release=kube-prometheus-stack" in notes  # no selector labels given: say what kube-prometheus-stack needs
-    assert "release=kube-prometheus-stack" not in render(COMBINATIONS["everything"]).notes
+    # no selector labels: a loud warning naming the one value kube-prometheus-stack needs
+    assert "WARNING: no Prometheus selects" in notes and "--set kubePrometheusStack.release=kube-prometheus-stack" in notes
+    for selected in (COMBINATIONS["everything"], {"kubePrometheusStack": {"release": "kps"}}):
+        assert "WARNING" not in render(selected).notes
+    assert "WARNING" not in render(COMBINATIONS["prometheus-operator-off"]).notes
+    kps = render({"kubePrometheusStack": {"release": "kps"}}).notes
+    assert "http://kps-kube-prometheus-stack-alertmanager.monitoring.svc:9093" in kps
     assert 'image.repository is "gridshift", a local name' in notes  # there is no public image
     assert "a local name" not in render({"image": {"repository": "registry.example.com/gridshift"}}).notes
 

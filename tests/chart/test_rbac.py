@@ -1,8 +1,8 @@
 """The chart grants each ServiceAccount exactly the Kubernetes calls its component makes.
 
 Aspects: the action service's grants equal actions/kube/client.py VERBS (plus KARMADA_VERBS with
-karmada.enabled, and not without), reads cluster-wide, writes cluster-wide or only in
-rbac.targetNamespaces; the power exporter's grants equal the requests it really sends in each
+karmada.enabled, and not without), cluster-wide, or with rbac.targetNamespaces only in those
+namespaces, reads of pods and workloads included (only namespaces and nodes stay cluster-wide); the power exporter's grants equal the requests it really sends in each
 mode (Kepler discovery, static targets, estimator), recorded from the exporter itself running
 one cycle against a local API server; no wildcard, no Secret access, no grant to the grid
 exporter, which calls no API. A missing or surplus verb fails.
@@ -70,15 +70,24 @@ def test_karmada_verbs_only_with_karmada_enabled():
     assert not {g for g in grants(render(), "gridshift-actions") if g[0] == "policy.karmada.io"}
 
 
-def test_target_namespaces_limit_writes_and_keep_reads_cluster_wide():
-    rendered = render(COMBINATIONS["target-namespaces"])
+# What the action service must read across namespaces: which namespaces opted in (their
+# annotations) and which zone each node is in. Everything else is per namespace.
+CLUSTER_WIDE = {("", "namespaces"), ("", "nodes")}
+
+
+@pytest.mark.parametrize("combination", ["target-namespaces", "target-namespaces-karmada"])
+def test_target_namespaces_limit_reads_and_writes_to_those_namespaces(combination):
+    values = COMBINATIONS.get(combination) or {**COMBINATIONS["target-namespaces"], **COMBINATIONS["karmada"]}
+    rendered = render(values)
+    verbs = {**VERBS, **(KARMADA_VERBS if values.get("karmada", {}).get("enabled") else {})}
     granted = grants(rendered, "gridshift-actions")
-    reads = {(g, r, v) for (g, r), verbs in VERBS.items() for v in verbs if v == "list"}
-    writes = {(g, r, v) for (g, r), verbs in VERBS.items() for v in verbs if v != "list"}
-    wanted = ({(*read, CLUSTER) for read in reads}
-              | {(*write, namespace) for write in writes for namespace in ("team-a", "team-b")})
+    wanted = {(g, r, v, CLUSTER if (g, r) in CLUSTER_WIDE else namespace)
+              for (g, r), names in verbs.items() for v in names for namespace in ("team-a", "team-b")}
     assert granted == wanted, diff(granted, wanted)
-    assert not rendered.has("ClusterRoleBinding", "gridshift-actions-write")
+    assert CLUSTER_WIDE <= set(VERBS)  # the code still makes these calls
+    cluster_wide = {(g, r, v) for g, r, v, scope in granted if scope == CLUSTER}
+    assert cluster_wide == {(g, r, "list") for g, r in CLUSTER_WIDE}, "no cluster-wide list of pods or workloads"
+    assert [b["metadata"]["namespace"] for b in rendered.of_kind("RoleBinding")] == ["team-a", "team-b"]
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS)

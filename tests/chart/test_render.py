@@ -4,13 +4,15 @@ Aspects: every combination of render.COMBINATIONS renders through the Helm SDK; 
 object validates (kubernetes-validate, strict: unknown fields fail) against several Kubernetes
 versions; the prometheus-operator objects, which kubernetes-validate has no schema for, are
 checked structurally and against the Services and Secrets they point at; each combination
-renders what it should and nothing else; `helm lint --strict` finds nothing; the Kepler
-dependency is declared with its condition and rendering does not need it present.
+renders what it should and nothing else; from the chart as a clone has it (no network, no
+charts/ folder) `helm lint --strict` finds nothing and `helm install --dry-run=server` installs,
+because nothing declares a dependency (a declared one, even switched off, is refused: shown).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import helm_python as helm
@@ -18,6 +20,8 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import all_versions
 
+from tests.chart.fake_apiserver import FakeApiServer
+from tests.chart.install import install_dry_run_server
 from tests.chart.render import CHART, COMBINATIONS, NAMESPACE, RELEASE, clean, render
 
 # Oldest supported (Chart.yaml kubeVersion) to the newest the installed kubernetes-validate knows.
@@ -192,10 +196,13 @@ def test_kepler_gets_the_service_monitor_that_gives_tenants_their_namespace():
     rendered = render(COMBINATIONS["kepler"])
     assert "gridshift-power" in names(rendered, "Deployment") and not rendered.of_kind("DaemonSet")
     monitor = rendered.get("ServiceMonitor", "gridshift-kepler")
-    # the subchart's selector labels, in the release namespace
+    # the Kepler chart's selector labels (kepler.selectorLabels) for its release `kepler` in `kepler`
     assert monitor["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "kepler",
-                                                          "app.kubernetes.io/instance": RELEASE}
-    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+                                                          "app.kubernetes.io/instance": "kepler"}
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["kepler"]}
+    other = render({"kepler": {"enabled": True, "release": "power", "namespace": "energy"}}).get("ServiceMonitor", "gridshift-kepler")
+    assert other["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"] == "power"
+    assert other["spec"]["namespaceSelector"] == {"matchNames": ["energy"]}
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] == "http"
     copies = {tuple(r["sourceLabels"]): r for r in endpoint["metricRelabelings"]}
@@ -242,14 +249,36 @@ def test_another_release_name_keeps_the_job_names_the_rules_expect():
     assert jobs == {"gridshift-exporter", "gridshift-actions"}  # GridshiftTargetDown: up{job=~"gridshift.*"}
 
 
-def test_the_kepler_dependency_is_declared_with_its_condition():
+def test_the_chart_declares_no_dependency_and_ships_none(chart_as_cloned):
     with helm.Chart.load(str(CHART)) as chart:
-        (dependency,) = chart.metadata["dependencies"]
-        assert chart.dependencies == []  # not vendored: rendering works without it
-    assert dependency["name"] == "kepler"
-    assert dependency["condition"] == "kepler.enabled"
-    assert dependency["repository"].startswith("oci://")
-    assert [d["status"] for d in helm.dependency_list(str(CHART))] == ["missing"]
+        assert "dependencies" not in chart.metadata and chart.dependencies == []
+    assert helm.dependency_list(str(CHART)) == []
+    assert not (chart_as_cloned / "charts").exists() and not (chart_as_cloned / "Chart.lock").exists()
+    assert (chart_as_cloned / "templates" / "kepler-servicemonitor.yaml").is_file()
+
+
+def test_a_clone_installs_with_a_server_side_dry_run(chart_as_cloned):
+    with fake_cluster() as api:
+        release = install_dry_run_server(chart_as_cloned, api, {})
+    assert release["status"] == "pending-install"
+    assert {o["kind"] for o in release["objects"]} >= {"Deployment", "Service", "ConfigMap", "PrometheusRule"}
+    assert [r for r in api.requests if r[0] != "GET"] == []
+
+
+def test_a_declared_dependency_that_is_not_fetched_is_refused(chart_as_cloned, tmp_path):
+    """What the Helm CLI did with the former Kepler subchart, even with kepler.enabled false."""
+    copy = tmp_path / "gridshift"
+    shutil.copytree(chart_as_cloned, copy)
+    with (copy / "Chart.yaml").open("a", encoding="utf-8") as chart_yaml:
+        chart_yaml.write("dependencies:\n  - name: kepler\n    version: '>=0.11.0 <1.0.0'\n"
+                         "    repository: oci://quay.io/sustainable_computing_io/charts\n    condition: kepler.enabled\n")
+    assert [f["error"] for f in lint_findings(copy, {}, "v1.31.0")] == ["chart directory is missing these dependencies: kepler"]
+    with fake_cluster() as api, pytest.raises(helm.HelmError, match="kepler"):
+        install_dry_run_server(copy, api, {})
+
+
+def fake_cluster() -> FakeApiServer:
+    return FakeApiServer({(o["apiVersion"], o["kind"]) for o in render(COMBINATIONS["everything"]).objects})
 
 
 def lint_findings(path: Path, values: dict, kube_version: str) -> list[dict]:
@@ -258,23 +287,16 @@ def lint_findings(path: Path, values: dict, kube_version: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS)
-def test_helm_lint_strict_finds_nothing(combination, chart_with_kepler_stub):
+def test_helm_lint_strict_finds_nothing(combination, chart_as_cloned):
     for kube_version in ("v1.29.0", "v1.35.0"):
-        findings = lint_findings(chart_with_kepler_stub, COMBINATIONS[combination], kube_version)
+        findings = lint_findings(chart_as_cloned, COMBINATIONS[combination], kube_version)
         assert not findings, findings
 
 
-def test_helm_lint_of_the_checkout_reports_only_the_unfetched_kepler_chart():
-    findings = lint_findings(CHART, {}, "v1.31.0")
-    assert [f["error"] for f in findings] == ["chart directory is missing these dependencies: kepler"]
-
-
-def test_helm_lint_does_report_a_broken_template(chart_with_kepler_stub, tmp_path):
+def test_helm_lint_does_report_a_broken_template(chart_as_cloned, tmp_path):
     """So a clean lint above means something."""
-    import shutil
-
     copy = tmp_path / "gridshift"
-    shutil.copytree(chart_with_kepler_stub, copy)
+    shutil.copytree(chart_as_cloned, copy)
     (copy / "templates" / "broken.yaml").write_text("kind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.deeper }}\n")
     findings = lint_findings(copy, {}, "v1.31.0")
     assert any("nil pointer" in f["error"] for f in findings), findings

@@ -13,15 +13,10 @@ generate a new token each time: docs/helm.md tells GitOps users to use webhook.e
 from __future__ import annotations
 
 import base64
-import json
 import re
-from pathlib import Path
-
-import helm_python as helm
-import yaml
-from helm_python import _native
 
 from tests.chart.fake_apiserver import FakeApiServer
+from tests.chart.install import install_dry_run_server
 from tests.chart.render import COMBINATIONS, NAMESPACE, RELEASE, render
 
 SECRET = f"{RELEASE}-webhook-token"
@@ -30,24 +25,6 @@ SECRET = f"{RELEASE}-webhook-token"
 def token_of(objects: list[dict]) -> str:
     (secret,) = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == SECRET]
     return base64.b64decode(secret["data"]["token"]).decode()
-
-
-def install_dry_run_server(chart_dir: Path, api: FakeApiServer, values: dict) -> list[dict]:
-    """`helm install --dry-run=server` against `api`: lookups answered, nothing created.
-
-    Called through the SDK's native entry point because its Python wrapper does not pass
-    `disable_openapi_validation`, which a server without an OpenAPI document needs (the
-    chart's objects are validated against the real schemas in test_render.py).
-    """
-    config = helm.Config(kube_apiserver=api.url, namespace=NAMESPACE, storage_driver="memory")
-    try:
-        with helm.Chart.load(str(chart_dir)) as chart:
-            options = {"namespace": NAMESPACE, "dry_run": "server", "disable_openapi_validation": True}
-            payload = _native.call_string("helm_install", config._raw(), _native.HANDLE(0), chart._raw(), None,
-                                          RELEASE, json.dumps(values), json.dumps(options))
-    finally:
-        config.close()
-    return [doc for doc in yaml.safe_load_all(json.loads(payload)["manifest"]) if doc]
 
 
 def fake_cluster() -> FakeApiServer:
@@ -59,29 +36,29 @@ def test_a_generated_token_is_long_and_random():
     assert re.fullmatch(r"[A-Za-z0-9]{48}", token), token
 
 
-def test_an_upgrade_keeps_the_token_already_in_the_cluster(chart_with_kepler_stub):
+def test_an_upgrade_keeps_the_token_already_in_the_cluster(chart_as_cloned):
     with fake_cluster() as api:
-        first = token_of(install_dry_run_server(chart_with_kepler_stub, api, {}))
+        first = token_of(install_dry_run_server(chart_as_cloned, api, {})["objects"])
         assert re.fullmatch(r"[A-Za-z0-9]{48}", first)
         # the Secret as the first install left it, owned by the release
         api.put({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                  "metadata": {"name": SECRET, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "Helm"},
                               "annotations": {"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": NAMESPACE}},
                  "data": {"token": base64.b64encode(first.encode()).decode()}})
-        again = token_of(install_dry_run_server(chart_with_kepler_stub, api, {"config": {"actions": {"dry_run": True}}}))
+        again = token_of(install_dry_run_server(chart_as_cloned, api, {"config": {"actions": {"dry_run": True}}})["objects"])
         assert again == first
         lookups = [path for method, path in api.requests if path.endswith(f"/secrets/{SECRET}")]
         assert lookups and all(path == f"/api/v1/namespaces/{NAMESPACE}/secrets/{SECRET}" for path in lookups)
         assert [r for r in api.requests if r[0] != "GET"] == []  # a dry run: nothing written
 
 
-def test_an_inline_token_wins_over_the_one_in_the_cluster(chart_with_kepler_stub):
+def test_an_inline_token_wins_over_the_one_in_the_cluster(chart_as_cloned):
     with fake_cluster() as api:
         api.put({"apiVersion": "v1", "kind": "Secret",
                  "metadata": {"name": SECRET, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "Helm"},
                               "annotations": {"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": NAMESPACE}},
                  "data": {"token": base64.b64encode(b"old").decode()}})
-        objects = install_dry_run_server(chart_with_kepler_stub, api, {"webhook": {"token": "rotated-token"}})
+        objects = install_dry_run_server(chart_as_cloned, api, {"webhook": {"token": "rotated-token"}})["objects"]
         assert token_of(objects) == "rotated-token"
 
 

@@ -25,23 +25,47 @@ def pods(combination: str):
         yield workload["metadata"]["name"], workload["spec"]["template"]["spec"]
 
 
+def assert_locked_down(name: str, pod: dict, *, host_pid: bool = False) -> None:
+    context = pod["securityContext"]
+    assert context["runAsNonRoot"] is True and context["runAsUser"] > 0, name
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}, name
+    assert not pod.get("hostNetwork") and not pod.get("hostIPC"), name
+    assert pod.get("hostPID", False) == host_pid, name
+    assert not [v for v in pod["volumes"] if "hostPath" in v], name
+    for container in pod.get("initContainers", []) + pod["containers"]:
+        sc = container["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False, name
+        assert sc["readOnlyRootFilesystem"] is True, name
+        assert sc["capabilities"] == {"drop": ["ALL"]}, name
+        assert sc["privileged"] is False, name
+        assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 0, name
+        assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, name
+
+
 @pytest.mark.parametrize("combination", COMBINATIONS)
 def test_every_container_is_locked_down(combination):
     for name, pod in pods(combination):
-        context = pod["securityContext"]
-        assert context["runAsNonRoot"] is True and context["runAsUser"] > 0, name
-        assert context["seccompProfile"] == {"type": "RuntimeDefault"}, name
-        assert not pod.get("hostNetwork") and not pod.get("hostIPC"), name
-        assert pod.get("hostPID", False) == (name == "gridshift-power" and combination == "estimator"), name
-        assert not [v for v in pod["volumes"] if "hostPath" in v], name
-        for container in pod.get("initContainers", []) + pod["containers"]:
-            sc = container["securityContext"]
-            assert sc["allowPrivilegeEscalation"] is False, name
-            assert sc["readOnlyRootFilesystem"] is True, name
-            assert sc["capabilities"] == {"drop": ["ALL"]}, name
-            assert sc["privileged"] is False, name
-            assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 0, name
-            assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert_locked_down(name, pod, host_pid=name == "gridshift-power" and combination == "estimator")
+
+
+@pytest.mark.parametrize("combination", ["defaults", "target-namespaces"])
+def test_the_uninstall_hook_is_locked_down_bounded_and_uses_the_action_services_account(combination):
+    rendered = render(COMBINATIONS[combination])
+    job = rendered.get("Job", "gridshift-restore")
+    assert job["metadata"]["annotations"] == {"helm.sh/hook": "pre-delete",
+                                              "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"}
+    assert job["spec"]["backoffLimit"] == 2 and job["spec"]["activeDeadlineSeconds"] == 600
+    pod = job["spec"]["template"]["spec"]
+    assert_locked_down("gridshift-restore", pod)
+    assert pod["restartPolicy"] == "Never"
+    assert pod["serviceAccountName"] == "gridshift-actions" and pod["automountServiceAccountToken"] is True
+    actions = rendered.get("Deployment", "gridshift-actions")["spec"]["template"]["spec"]["containers"][0]
+    for container in pod["containers"]:
+        assert container["image"] == actions["image"]
+        assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+        assert "env" not in container or all("secret" not in str(e).lower() for e in container["env"])
+    assert not [v for v in pod["volumes"] if "secret" in v]  # restoring needs no webhook token
+    assert not render({"restoreOnUninstall": {"enabled": False}}).of_kind("Job")
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS)

@@ -39,6 +39,13 @@ BAD_VALUES = [
     ({"networkPolicy": {"alertmanager": []}}, "at '/networkPolicy/alertmanager'"),
     ({"exporter": {"podDisruptionBudget": {"maxUnavailable": "half"}}}, "at '/exporter/podDisruptionBudget/maxUnavailable'"),
     ({"dashboards": {"labels": {"grafana_dashboard": 1}}}, "at '/dashboards/labels/grafana_dashboard': got number, want string"),
+    ({"kepler": {"serviceMonitor": {"enabled": False}}}, "at '/kepler': additional properties 'serviceMonitor' not allowed"),
+    ({"kepler": {"release": "Kepler_1"}}, "at '/kepler/release'"),
+    ({"kubePrometheusStack": {"release": "Kube Prometheus"}}, "at '/kubePrometheusStack/release'"),
+    ({"kubePrometheusStack": {"alertmanagerURL": "alertmanager:9093"}}, "at '/kubePrometheusStack/alertmanagerURL'"),
+    ({"restoreOnUninstall": {"enabled": "yes"}}, "at '/restoreOnUninstall/enabled': got string, want boolean"),
+    ({"restoreOnUninstall": {"activeDeadlineSeconds": 0}}, "at '/restoreOnUninstall/activeDeadlineSeconds'"),
+    ({"restoreOnUninstall": {"backoffLimit": -1}}, "at '/restoreOnUninstall/backoffLimit'"),
 ]
 
 

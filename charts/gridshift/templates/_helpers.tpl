@@ -94,22 +94,38 @@ app.kubernetes.io/part-of: gridshift
 {{- printf "http://%s-actions.%s.svc:9600/api/v1/alerts" (include "gridshift.fullname" .) .Release.Namespace }}
 {{- end }}
 
-{{/* The Kepler subchart's Service name: its own fullname rule, under the dependency's name. */}}
+{{/* The Service of the Kepler chart's release (`kepler`): that chart's kepler.fullname rule. */}}
 {{- define "gridshift.keplerService" -}}
-{{- if .Values.kepler.fullnameOverride }}
-{{- .Values.kepler.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- $kepler := .Values.kepler }}
+{{- if $kepler.fullnameOverride }}
+{{- $kepler.fullnameOverride | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- $name := default "kepler" .Values.kepler.nameOverride }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- $name := default "kepler" $kepler.nameOverride }}
+{{- if contains $name $kepler.release }}
+{{- $kepler.release | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- printf "%s-%s" $kepler.release $name | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 {{- end }}
 
 {{- define "gridshift.keplerNamespace" -}}
-{{- .Values.keplerServiceMonitor.namespace | default .Release.Namespace }}
+{{- .Values.keplerServiceMonitor.namespace | default .Values.kepler.namespace }}
+{{- end }}
+
+{{/* kube-prometheus-stack's Alertmanager: its Service is <kps fullname>-alertmanager, the fullname
+being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps _helpers.tpl). */}}
+{{- define "gridshift.kpsAlertmanagerURL" -}}
+{{- $kps := .Values.kubePrometheusStack }}
+{{- if $kps.alertmanagerURL }}
+{{- $kps.alertmanagerURL }}
+{{- else if $kps.release }}
+{{- $fullname := $kps.release }}
+{{- if not (contains "kube-prometheus-stack" $kps.release) }}
+{{- $fullname = printf "%s-kube-prometheus-stack" $kps.release }}
+{{- end }}
+{{- printf "http://%s-alertmanager.%s.svc:9093" ($fullname | trunc 26 | trimSuffix "-") $kps.namespace }}
+{{- end }}
 {{- end }}
 
 {{/* Per-component configuration files --------------------------------------------------------- */}}
@@ -125,6 +141,9 @@ app.kubernetes.io/part-of: gridshift
 {{- $actions := deepCopy (.Values.config.actions | default dict) }}
 {{- if not $actions.exporter_url }}
 {{- $_ := set $actions "exporter_url" (include "gridshift.exporterURL" .) }}
+{{- end }}
+{{- if not $actions.alertmanager_url }}
+{{- $_ := set $actions "alertmanager_url" (include "gridshift.kpsAlertmanagerURL" .) }}
 {{- end }}
 {{- if .Values.karmada.enabled }}
 {{- $_ := set $actions "karmada_clusters" (deepCopy .Values.karmada.clusters) }}
@@ -144,7 +163,7 @@ app.kubernetes.io/part-of: gridshift
 {{- $_ := set $power "intensity" $intensity }}
 {{- if and .Values.kepler.enabled (not .Values.power.estimator.enabled) }}
 {{- $kepler := $power.kepler | default dict }}
-{{- if not $kepler.namespace }}{{ $_ := set $kepler "namespace" .Release.Namespace }}{{ end }}
+{{- if not $kepler.namespace }}{{ $_ := set $kepler "namespace" .Values.kepler.namespace }}{{ end }}
 {{- if not $kepler.service }}{{ $_ := set $kepler "service" (include "gridshift.keplerService" .) }}{{ end }}
 {{- $_ := set $power "kepler" $kepler }}
 {{- end }}
@@ -165,7 +184,7 @@ app.kubernetes.io/part-of: gridshift
 {{- define "gridshift.power.keplerNamespace" -}}
 {{- $power := .Values.config.power | default dict }}
 {{- $kepler := $power.kepler | default dict }}
-{{- if $kepler.namespace }}{{ $kepler.namespace }}{{ else if .Values.kepler.enabled }}{{ .Release.Namespace }}{{ else }}kepler{{ end }}
+{{- $kepler.namespace | default .Values.kepler.namespace }}
 {{- end }}
 
 {{- define "gridshift.power.discoversKepler" -}}
@@ -276,7 +295,20 @@ annotations:
 {{/* Labels for prometheus-operator objects: ours plus what the user's Prometheus selects on. */}}
 {{- define "gridshift.monitoringLabels" -}}
 {{ include "gridshift.labels" . }}
-{{- with .ctx.Values.prometheusOperator.labels }}
+{{- with include "gridshift.selectedBy" .ctx | fromYaml }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/* What the user's Prometheus selects on: kps's release label, and prometheusOperator.labels over it. */}}
+{{- define "gridshift.selectedBy" -}}
+{{- $labels := dict }}
+{{- with .Values.kubePrometheusStack.release }}{{ $_ := set $labels "release" . }}{{ end }}
+{{- toYaml (merge (deepCopy .Values.prometheusOperator.labels) $labels) }}
+{{- end }}
+
+{{/* The alerts the AlertmanagerConfig routes (CONTRACT.md). Their expressions aggregate `namespace`
+away, so the PrometheusRule gives them the release's: the operator's OnNamespace matcher wants it. */}}
+{{- define "gridshift.gridAlerts" -}}
+{{- toYaml (list "GridCarbonIntensityHigh" "GridCarbonIntensityCritical" "GridCarbonIntensityLow" "GridCarbonDataStale") }}
 {{- end }}
