@@ -136,7 +136,10 @@ def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
 
 
 def _value(value: Any) -> str:
-    return "(absent)" if value is None else json.dumps(value)[:60]
+    if value is None:
+        return "(absent)"
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
