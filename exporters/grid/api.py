@@ -4,7 +4,8 @@
 `/api/v1/forecast?zone=&duration=&deadline=` gives the greenest window to run a job of that
 length before the deadline, in the shape of the Green Software Foundation carbon-aware SDK's
 `/emissions/forecasts/current` (`optimalDataPoints`, `forecastData`, durations in minutes).
-Bad parameters get a 400 with a JSON error, unknown zones a 404, a zone with no fresh data 503.
+Bad parameters get a 400 with a JSON error, unknown zones a 404, a zone with no fresh data (or, configured,
+none yet) a 503.
 """
 
 from __future__ import annotations
@@ -30,13 +31,18 @@ class ApiError(Exception):
         self.status, self.message, self.detail = status, message, detail
 
 
-def create_api(*, store: GridSnapshot, staleness_limit_seconds: float, clock: Callable[[], float]) -> Blueprint:
+def create_api(*, store: GridSnapshot, staleness_limit_seconds: float, clock: Callable[[], float],
+               configured_zones: frozenset[str] = frozenset()) -> Blueprint:
+    """`configured_zones`: the zones some job fetches; one of them with no data yet is a 503, not unknown."""
     api = Blueprint("grid_api", __name__, url_prefix="/api/v1")
 
     def series_of(zone: str) -> list[IntensitySeries]:
         found = [s.value for s in store.current().values() if isinstance(s.value, IntensitySeries) and s.value.zone == zone]
+        if not found and zone in configured_zones:
+            raise ApiError(503, f"no data held for {zone!r} yet: its fetches have not succeeded "
+                           "(see gridshift_grid_fetch_errors_total and the exporter's log)")
         if not found:
-            zones = sorted({key[0] for key in store.current()})
+            zones = sorted(configured_zones | {key[0] for key in store.current()})
             raise ApiError(404, f"unknown zone {zone!r}", zones=zones)
         return sorted(found, key=lambda s: (_rank(s.source), s.basis))
 

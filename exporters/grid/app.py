@@ -64,5 +64,6 @@ def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.tim
         return refresher.first_round_done, {"jobs": len(refresher.jobs), "datasets_held": held}
 
     app = create_app(registry=registry, readiness=readiness, name="gridshift-exporter")
-    app.register_blueprint(create_api(store=store, staleness_limit_seconds=grid.staleness_limit_seconds, clock=clock))
+    app.register_blueprint(create_api(store=store, staleness_limit_seconds=grid.staleness_limit_seconds, clock=clock,
+                                      configured_zones=frozenset(job.zone for job in jobs)))
     return GridExporter(app=app, refresher=refresher, store=store, registry=registry, entsoe=entsoe, providers=providers)

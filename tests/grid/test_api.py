@@ -80,6 +80,16 @@ def test_unknown_zone_lists_the_known_ones(fi_with_forecast):
     assert "FI" in answer.json()["zones"] and "ONPREM" in answer.json()["zones"]
 
 
+def test_a_configured_zone_without_data_yet_is_503_not_unknown(make_exporter, fake_entsoe):
+    running = make_exporter(zones=["DE_LU"], now=FI_NEWEST)  # the recordings hold no DE_LU data
+    running.exporter.refresher.run_due()
+    for path in ("/api/v1/intensity", "/api/v1/forecast"):
+        answer = get(running, path, zone="DE_LU", duration="1h")
+        assert answer.status_code == 503 and "no data held for 'DE_LU' yet" in answer.json()["error"]
+    unknown = get(running, "/api/v1/intensity", zone="FR")
+    assert unknown.status_code == 404 and unknown.json()["zones"] == ["DE_LU"]
+
+
 def test_stale_zone_is_503(fi_with_forecast):
     fi_with_forecast.clock.now = FI_NEWEST + 4 * 3600
     answer = get(fi_with_forecast, "/api/v1/intensity", zone="FI")
