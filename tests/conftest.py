@@ -1,8 +1,8 @@
 """Shared fixtures: the recorded real data (the repository's data/), a local ENTSO-E that replays it,
 a test clock, and the demo loop (one per session, shared by every end-to-end test).
 
-The suite must run from a clone with nothing beside it: tests/outside.py records every file this
-process opens beside the checkout, and the session fails if there is one."""
+The suite must run from a clone with nothing beside it: tests/outside.py records every file opened
+beside the checkout, by the tests or the processes they start, and the session fails if there is one."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from gridshift import recordings
 from tests import outside
 
 TOKEN = "test-entsoe-token-5f1c2a"
+_GUARD = pytest.StashKey[Path]()
+_REACHED = pytest.StashKey[list[str]]()
 
 
 class Clock:
@@ -32,19 +34,23 @@ class Clock:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    outside.watch()
+    config.stash[_GUARD] = outside.watch()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if outside.reached:
+    folder = session.config.stash[_GUARD]
+    session.config.stash[_REACHED] = outside.all_reached(folder)
+    outside.unwatch(folder)
+    if session.config.stash[_REACHED]:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if outside.reached:
-        terminalreporter.section("paths outside the repository", red=True)
-        for path in sorted(outside.reached):
-            terminalreporter.line(f"FAILED: a test read {path}, outside the checkout (tests use data/ only)")
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    reached = config.stash.get(_REACHED, [])
+    if reached:
+        terminalreporter.section("reads outside the repository", red=True)
+        for path in reached:
+            terminalreporter.line(f"FAILED: {path} was read, outside the checkout (tests and the demo use data/ only)")
 
 
 @pytest.fixture(scope="session")

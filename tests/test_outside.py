@@ -49,6 +49,17 @@ def test_subprocesses_cannot_find_the_benchmark_inputs():
     assert not Path(found).exists()
 
 
+def test_a_subprocess_reading_beside_the_checkout_is_logged():
+    log = Path(os.environ[outside.LOG_ENV])
+    target = outside.REPO.parent / "shared" / "no-such-file-for-the-guard-test"
+    before = log.read_text(encoding="utf-8") if log.is_file() else ""
+    script = f"import os\ntry:\n    open({str(target)!r})\nexcept OSError:\n    pass\nprint(os.getpid())"
+    pid = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    after = log.read_text(encoding="utf-8")
+    assert after[len(before):] == f"{pid} {target}\n"
+    log.write_text(before, encoding="utf-8")  # this reach was the test's own
+
+
 def test_the_repository_carries_the_recordings_it_describes():
     data = recordings.REPO_DATA_DIR
     readme = (data / "README.md").read_text(encoding="utf-8")
