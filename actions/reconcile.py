@@ -27,7 +27,7 @@ from gridshift.actions.alerts import AlertBook
 from gridshift.actions.decisions import DecisionLog
 from gridshift.actions.executor import Executor, Outcome
 from gridshift.actions.instruments import ActionInstruments
-from gridshift.actions.kube.client import Kube, list_if_installed
+from gridshift.actions.kube.client import Kube, list_if_installed, list_in
 from gridshift.actions.kube.errors import Conflict, KubeError
 from gridshift.actions.policy import (CRONJOB_HOLD_LEAD_SECONDS, ClusterTarget, Context, Decision, MigrationTarget,
                                       NamespaceView, Workload, decide, decide_untargeted)
@@ -142,12 +142,15 @@ class Reconciler:
                                  default_zone=self.cluster.default_zone) for name, node_labels in labels.items()}
         objects: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         extra = (kinds.PROPAGATION_POLICY,) if self.settings.karmada_clusters else ()
+        targets = self.settings.target_namespaces
         for kind in (*kinds.WORKLOAD_KINDS, kinds.HPA, *extra):
-            for obj in self.kube.list_all(kind):
+            for obj in list_in(self.kube, kind, targets):
                 objects[obj["metadata"]["namespace"]][kind.name].append(obj)
-        for obj in list_if_installed(self.kube, kinds.SCALED_OBJECT):  # across namespaces, so an opted-out one is restored
+        # Every namespace's (or target's), opted in or not, so an opted-out one's holds are restored.
+        for obj in list_if_installed(self.kube, kinds.SCALED_OBJECT, targets):
             objects[obj["metadata"]["namespace"]][kinds.SCALED_OBJECT.name].append(obj)
-        return ClusterRead(node_zones=zones, node_labels=labels, namespaces=self.kube.list_namespaces(), objects=objects)
+        namespaces = [n for n in self.kube.list_namespaces() if not targets or n["metadata"]["name"] in targets]
+        return ClusterRead(node_zones=zones, node_labels=labels, namespaces=namespaces, objects=objects)
 
     def _view(self, namespace: Mapping[str, Any], cluster: ClusterRead) -> NamespaceView | None:
         """A namespace worth deciding on: opted in, or holding something gridshift changed."""

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridshift import names
-from gridshift.actions import kinds
+from gridshift.actions import kinds, quiesce
 from gridshift.actions.executor import DryRun, Executor, Outcome
 from gridshift.actions.kinds import Kind
-from gridshift.actions.kube.client import Kube
+from gridshift.actions.kube.client import Kube, list_in
 from gridshift.actions.kube.errors import Conflict, KubeError, NotFound
 from gridshift.actions.policy import restore_decision
 from gridshift.actions.state import StateError, decode
@@ -62,20 +62,26 @@ class Report:
         return f"{len(self.lines)} held in {self.scope}: {parts}"
 
 
-def restore_held(*, kube: Kube, executor: Executor, namespace: str | None, holder_kinds: tuple[Kind, ...],
+def restore_held(*, kube: Kube, executor: Executor, namespaces: tuple[str, ...], holder_kinds: tuple[Kind, ...],
                  protected: frozenset[str]) -> Report:
-    """Restore every object of `holder_kinds` that carries a state, in `namespace` or everywhere."""
+    """Restore every object of `holder_kinds` that carries a state, in `namespaces` (everywhere when empty)."""
     lines: list[Line] = []
     for kind in holder_kinds:
         try:
-            objects = _list(kube, kind, namespace)
+            objects = _list(kube, kind, namespaces)
         except KubeError as error:  # cannot tell what is held there: a failure, not "nothing held"
-            lines.append(Line("failed", kind.name, namespace or "*", "*", f"cannot list {kind.plural}: {error}"))
+            lines.append(Line("failed", kind.name, ",".join(namespaces) or "*", "*", f"cannot list {kind.plural}: {error}"))
             continue
         for obj in objects:
             if names.ANNOTATION_STATE in _annotations(obj):
                 lines.append(_restore_one(kube, executor, kind, obj, protected))
-    return Report(tuple(lines), f"namespace {namespace}" if namespace else "all namespaces")
+    return Report(tuple(lines), _scope(namespaces))
+
+
+def _scope(namespaces: tuple[str, ...]) -> str:
+    if not namespaces:
+        return "all namespaces"
+    return f"namespace {namespaces[0]}" if len(namespaces) == 1 else f"namespaces {', '.join(namespaces)}"
 
 
 def holder_kinds(*, karmada: bool) -> tuple[Kind, ...]:
@@ -83,9 +89,9 @@ def holder_kinds(*, karmada: bool) -> tuple[Kind, ...]:
     return (*kinds.WORKLOAD_KINDS, kinds.HPA, kinds.SCALED_OBJECT, *((kinds.PROPAGATION_POLICY,) if karmada else ()))
 
 
-def _list(kube: Kube, kind: Kind, namespace: str | None) -> list[dict[str, Any]]:
+def _list(kube: Kube, kind: Kind, namespaces: tuple[str, ...]) -> list[dict[str, Any]]:
     try:
-        return kube.list_objects(kind, namespace) if namespace else kube.list_all(kind)
+        return list_in(kube, kind, namespaces)
     except NotFound:
         if kind in CRD_KINDS:
             return []
@@ -146,11 +152,35 @@ def _annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
     return obj.get("metadata", {}).get("annotations") or {}
 
 
-def run_restore(*, kube: Kube, namespace: str | None, dry_run: DryRun, karmada: bool, protected: frozenset[str],
-                clock: Callable[[], float], out: Callable[[str], None]) -> int:
-    """Restore, print one line per held object and a summary; 0 when nothing failed, else 1."""
+def run_restore(*, kube: Kube, namespaces: tuple[str, ...], dry_run: DryRun, karmada: bool, protected: frozenset[str],
+                clock: Callable[[], float], out: Callable[[str], None], stop: tuple[str, str] | None = None,
+                stop_service: Callable[[Kube, str, str], quiesce.StoppedService] = quiesce.stop_service) -> int:
+    """Restore in `namespaces` (every namespace when empty), print one line per held object and a summary;
+    0 when nothing failed, else 1. `stop`: the action service's Deployment (namespace, name), stopped
+    first so it cannot hold again what is restored, and started again when the restore fails."""
+    if stop is None or dry_run:
+        return _restore_and_report(kube=kube, namespaces=namespaces, dry_run=dry_run, karmada=karmada,
+                                   protected=protected, clock=clock, out=out)
+    try:
+        stopped = stop_service(kube, *stop)
+    except quiesce.QuiesceError as error:
+        out(f"gridshift actions restore: {error}")
+        return 1
+    out(f"gridshift actions restore: stopped the action service {stopped.namespace}/{stopped.name} "
+        f"(it ran {stopped.replicas} replica(s))")
+    code = _restore_and_report(kube=kube, namespaces=namespaces, dry_run=dry_run, karmada=karmada,
+                               protected=protected, clock=clock, out=out)
+    if code:
+        quiesce.start_service(kube, stopped)
+        out(f"gridshift actions restore: started the action service again ({stopped.replicas} replica(s)): "
+            "what could not be restored stays held by it")
+    return code
+
+
+def _restore_and_report(*, kube: Kube, namespaces: tuple[str, ...], dry_run: DryRun, karmada: bool,
+                        protected: frozenset[str], clock: Callable[[], float], out: Callable[[str], None]) -> int:
     executor = Executor(kube, dry_run=dry_run, clock=clock)
-    report = restore_held(kube=kube, executor=executor, namespace=namespace, holder_kinds=holder_kinds(karmada=karmada),
+    report = restore_held(kube=kube, executor=executor, namespaces=namespaces, holder_kinds=holder_kinds(karmada=karmada),
                           protected=protected)
     for line in report.lines:
         out(line.render())

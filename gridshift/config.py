@@ -272,6 +272,10 @@ class ActionsSettings:
     dry_run: bool = False
     # Never touched, whatever their annotations; the release's own namespace is added at start.
     protected_namespaces: tuple[str, ...] = DEFAULT_PROTECTED_NAMESPACES
+    # Set (the chart sets it from rbac.targetNamespaces): only these namespaces are read and acted
+    # on, each with namespaced requests, so no cluster-wide read of workloads or pods is needed.
+    # Empty: every namespace.
+    target_namespaces: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
     workers: int = 4
     decisions_kept: int = 1000
@@ -286,6 +290,8 @@ class ActionsSettings:
         for name in ("alertmanager_url", "exporter_url"):
             if getattr(self, name):
                 problems += http_url(getattr(self, name), f"{path}.{name}")
+        if len(set(self.target_namespaces)) != len(self.target_namespaces):
+            problems.append(f"{path}.target_namespaces: lists a namespace twice")
         return problems + port_number(self.port, f"{path}.port")
 
 

@@ -114,10 +114,18 @@ class Kube:
             raise classify(error, f"{verb} {resource} {path.rsplit('/', 1)[-1]}") from error
 
 
-def list_if_installed(kube: Kube, kind: Kind) -> list[dict[str, Any]]:
-    """Every object of a kind that comes with a CRD (KEDA, Karmada); none when the CRD is not installed (404)."""
-    try:
+def list_in(kube: Kube, kind: Kind, namespaces: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every object of a kind in `namespaces`, one request each; across all namespaces when empty."""
+    if not namespaces:
         return kube.list_all(kind)
+    return [obj for namespace in namespaces for obj in kube.list_objects(kind, namespace)]
+
+
+def list_if_installed(kube: Kube, kind: Kind, namespaces: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every object of a kind that comes with a CRD (KEDA, Karmada), in `namespaces` (all when empty);
+    none when the CRD is not installed (404)."""
+    try:
+        return list_in(kube, kind, namespaces)
     except NotFound:
         return []
 

@@ -41,7 +41,7 @@ class Restore:
     def __call__(self, namespace=None, dry_run="", protected=frozenset(), timeout=3.0):
         printed: list[str] = []
         kube = Kube(self.api, timeout_seconds=timeout, on_call=lambda *call: self.calls.add(call))
-        code = run_restore(kube=kube, namespace=namespace, dry_run=dry_run, karmada=False, protected=protected,
+        code = run_restore(kube=kube, namespaces=(namespace,) if namespace else (), dry_run=dry_run, karmada=False, protected=protected,
                            clock=self.clock, out=printed.append)
         return code, printed
 
