@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     scope.add_argument("--all", action="store_true", help="in every namespace (opted in or not any more)")
     scope.add_argument("--namespace", metavar="N", help="only in namespace N")
     restore.add_argument("--config", default=argparse.SUPPRESS, help="YAML configuration file (see docs/configuration.md)")
+    restore.add_argument("--stop-service", metavar="[NAMESPACE/]DEPLOYMENT",
+                         help="first scale the action service's Deployment to 0 and wait for its pods to go, so it "
+                         "cannot hold again what is restored; started again if the restore fails (the chart's "
+                         "uninstall hook; NAMESPACE defaults to $POD_NAMESPACE)")
     _kube_arguments(restore, default=argparse.SUPPRESS)
     restore.set_defaults(run=_run_restore)
 
@@ -186,10 +190,22 @@ def _run_restore(args: argparse.Namespace) -> int:
         return 2
     settings = config.actions
     return run_restore(kube=Kube(api_client, timeout_seconds=settings.request_timeout_seconds),
-                       namespace=None if args.all else args.namespace,
+                       # --all: every namespace, or every target namespace when the service is limited to some
+                       namespaces=settings.target_namespaces if args.all else (args.namespace,),
                        dry_run=dry_run_mode(args.dry_run or ""),  # not actions.dry_run: the way out acts unless asked
                        karmada=bool(settings.karmada_clusters), clock=time.time, out=print,
-                       protected=protected_namespaces(settings.protected_namespaces, os.environ.get("POD_NAMESPACE", "")))
+                       protected=protected_namespaces(settings.protected_namespaces, os.environ.get("POD_NAMESPACE", "")),
+                       stop=_deployment(args.stop_service))
+
+
+def _deployment(reference: str | None) -> tuple[str, str] | None:
+    """`namespace/name` or `name` (in $POD_NAMESPACE, else default) as (namespace, name)."""
+    import os
+
+    if not reference:
+        return None
+    namespace, _, name = reference.rpartition("/")
+    return namespace or os.environ.get("POD_NAMESPACE") or "default", name
 
 
 def _run_power_exporter(args: argparse.Namespace) -> int:

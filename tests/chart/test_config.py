@@ -145,17 +145,14 @@ def test_container_arguments_are_gridshift_subcommands(combination):
 def test_the_uninstall_hook_runs_gridshift_actions_restore(combination):
     rendered = render(COMBINATIONS[combination])
     job = rendered.get("Job", "gridshift-restore")
-    containers = job["spec"]["template"]["spec"]["containers"]
-    scopes = []
-    for container in containers:
-        args = container["args"]
-        assert args[:2] == ["actions", "restore"] and args[-2:] == ["--config", "/etc/gridshift/actions.yaml"]
-        parsed = _parser().parse_args(args)  # the CLI's own parser: exits on an unknown option
-        assert callable(parsed.run)
-        scopes.append(args[2:-2])
-    namespaces = COMBINATIONS[combination].get("rbac", {}).get("targetNamespaces")
-    assert scopes == ([["--namespace", n] for n in namespaces] if namespaces else [["--all"]])
-    # the same configuration file as the action service, which loads
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args == ["actions", "restore", "--all", "--stop-service", "gridshift-actions", "--config",
+                    "/etc/gridshift/actions.yaml"]
+    parsed = _parser().parse_args(args)  # the CLI's own parser: exits on an unknown option
+    assert callable(parsed.run) and parsed.stop_service == rendered.get("Deployment", "gridshift-actions")["metadata"]["name"]
+    # the same configuration file as the action service, which loads; --all keeps to the target namespaces
     volume = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}["config"]
     assert volume["configMap"] == {"name": "gridshift-config", "items": [{"key": "actions.yaml", "path": "actions.yaml"}]}
-    build_config(rendered.config("actions"), env={})
+    config = build_config(rendered.config("actions"), env={}, role="actions")
+    assert config.actions.target_namespaces == tuple(COMBINATIONS[combination].get("rbac", {}).get("targetNamespaces", ()))

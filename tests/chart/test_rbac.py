@@ -28,8 +28,9 @@ CLUSTER = "*cluster*"
 Grant = tuple[str, str, str, str]  # (api group, resource, verb, namespace or CLUSTER)
 
 
-def grants(rendered: Rendered, service_account: str) -> set[Grant]:
-    """Every (group, resource, verb, scope) the ServiceAccount gets through the rendered bindings."""
+def grants(rendered: Rendered, service_account: str, *, named: bool = False) -> set[Grant]:
+    """Every (group, resource, verb, scope) the ServiceAccount gets through the rendered bindings; with
+    `named`, instead, the grants limited to named objects, as (group, resource/name, verb, scope)."""
     roles = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
              for o in rendered.objects if o["kind"] in ("Role", "ClusterRole")}
     found: set[Grant] = set()
@@ -44,9 +45,12 @@ def grants(rendered: Rendered, service_account: str) -> set[Grant]:
         role = roles.get((ref["kind"], namespace, ref["name"]))
         assert role is not None, f"{binding['metadata']['name']} refers to {ref}, which is not rendered"
         for rule in role["rules"]:
-            assert "resourceNames" not in rule and "nonResourceURLs" not in rule, rule
+            assert "nonResourceURLs" not in rule, rule
+            if ("resourceNames" in rule) != named:
+                continue
+            resources = [f"{r}/{n}" for r in rule["resources"] for n in rule["resourceNames"]] if named else rule["resources"]
             found |= {(group, resource, verb, scope)
-                      for group in rule["apiGroups"] for resource in rule["resources"] for verb in rule["verbs"]}
+                      for group in rule["apiGroups"] for resource in resources for verb in rule["verbs"]}
     return found
 
 
@@ -87,7 +91,18 @@ def test_target_namespaces_limit_reads_and_writes_to_those_namespaces(combinatio
     assert CLUSTER_WIDE <= set(VERBS)  # the code still makes these calls
     cluster_wide = {(g, r, v) for g, r, v, scope in granted if scope == CLUSTER}
     assert cluster_wide == {(g, r, "list") for g, r in CLUSTER_WIDE}, "no cluster-wide list of pods or workloads"
-    assert [b["metadata"]["namespace"] for b in rendered.of_kind("RoleBinding")] == ["team-a", "team-b"]
+    assert [b["metadata"]["namespace"] for b in rendered.of_kind("RoleBinding")
+            if b["roleRef"]["name"] == "gridshift-actions-workloads"] == ["team-a", "team-b"]
+
+
+@pytest.mark.parametrize("combination", ["defaults", "target-namespaces"])
+def test_the_uninstall_hook_may_stop_only_this_releases_action_service(combination):
+    """`actions restore --stop-service` (actions/quiesce.py) gets and patches one Deployment: the service's."""
+    rendered = render(COMBINATIONS[combination])
+    assert grants(rendered, "gridshift-actions", named=True) == {
+        ("apps", "deployments/gridshift-actions", verb, NAMESPACE) for verb in ("get", "patch")}
+    assert not grants(render({**COMBINATIONS[combination], "restoreOnUninstall": {"enabled": False}}),
+                      "gridshift-actions", named=True)
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS)

@@ -148,6 +148,10 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{- if .Values.karmada.enabled }}
 {{- $_ := set $actions "karmada_clusters" (deepCopy .Values.karmada.clusters) }}
 {{- end }}
+{{- with .Values.rbac.targetNamespaces }}
+{{- /* The service reads and acts on these only, with namespaced requests: its RBAC reaches no further. */}}
+{{- $_ := set $actions "target_namespaces" (deepCopy .) }}
+{{- end }}
 {{- $_ := set $actions "listen_address" "0.0.0.0" }}
 {{- $_ := set $actions "port" 9600 }}
 {{- $config := dict "log_level" .Values.config.log_level "cluster" (deepCopy (.Values.config.cluster | default dict)) "actions" $actions }}
