@@ -49,7 +49,7 @@ RESOURCES = {
 PLURALS = {resource.rsplit("/", 1)[1]: kind for kind, resource in RESOURCES.items()}
 
 ALERT_NAMES = {"high": ("GridCarbonIntensityHigh", "warning"), "critical": ("GridCarbonIntensityCritical", "critical"),
-               "low": ("GridCarbonIntensityLow", "info")}
+               "low": ("GridCarbonIntensityLow", "none")}
 
 
 def iso(epoch: float) -> str:

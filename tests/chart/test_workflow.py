@@ -45,7 +45,7 @@ def test_the_steps_do_what_the_header_says():
     assert any(u.startswith("helm/kind-action@") for u in uses)
     text = run_text()
     order = ["python charts/sync.py --check", "docker build --tag gridshift:e2e .", "kind load docker-image gridshift:e2e",
-             "helm install kube-prometheus-stack", "helm dependency update charts/gridshift",
+             "helm install kube-prometheus-stack",
              "helm install gridshift charts/gridshift", "--values charts/gridshift/ci/kind-values.yaml",
              "kubectl annotate namespace team-a gridshift.io/action=pause", "create deployment web",
              "{.spec.replicas}", '= "0"', "gridshift.io/action=none", '= "2"']
@@ -63,13 +63,16 @@ def kps_values() -> dict:
 
 def test_kube_prometheus_stack_selects_the_charts_objects():
     kps = kps_values()
-    alertmanager = kps["alertmanager"]["alertmanagerSpec"]
-    # no matcher strategy needed: the chart's grid alerts carry the release namespace (OnNamespace works)
+    # kube-prometheus-stack's defaults, untouched: no selector, matcher strategy or default rule changed
+    # (its Prometheus selects `release: <its release>`; the chart's grid alerts carry the release
+    # namespace, so the default OnNamespace matcher strategy delivers them)
+    assert "alertmanager" not in kps and "defaultRules" not in kps
+    assert set(kps["prometheus"]["prometheusSpec"]) == {"scrapeInterval", "evaluationInterval"}
+    assert "helm dependency" not in run_text()
     rendered = render(yaml.safe_load(KIND_VALUES.read_text()))
-    labels = rendered.get("AlertmanagerConfig", "gridshift")["metadata"]["labels"]
-    assert alertmanager["alertmanagerConfigSelector"]["matchLabels"].items() <= labels.items()
-    assert kps["prometheus"]["prometheusSpec"]["serviceMonitorSelectorNilUsesHelmValues"] is False
-    assert kps["prometheus"]["prometheusSpec"]["ruleSelectorNilUsesHelmValues"] is False
+    for kind in ("ServiceMonitor", "PrometheusRule", "AlertmanagerConfig"):
+        for obj in rendered.of_kind(kind):
+            assert obj["metadata"]["labels"]["release"] == "kube-prometheus-stack", (kind, obj["metadata"]["name"])
 
 
 def test_the_kind_values_render_a_loop_that_fires():
