@@ -51,7 +51,9 @@ COVERED = {
     r"\.venv/bin/pip install -e '\.\[report\]'": "bootstrap installs the test extra, which includes report",
     r"\.venv/bin/gridshift report --namespace team-a --from 7d --prometheus http://localhost:9090": "tests/report/test_report.py",
     r"--actions-url http://localhost:9600 --out reports/team-a$": "tests/report/test_report.py",
-    r"helm (install|template|lint) ": "tests/chart (helm-python-sdk)",
+    r"helm (install|template|lint) ": "tests/chart (helm-python-sdk: lint, template, install --dry-run=server)",
+    r"--set (image\.repository|kubePrometheusStack\.release)=": "tests/chart/test_render.py, tests/alerting",
+    r"helm uninstall ": "tests/chart/test_config.py (the hook) and tests/actions/test_quiesce.py (what it runs)",
 }
 
 
