@@ -160,6 +160,13 @@ def test_only_alertmanager_and_prometheus_reach_the_action_service():
     ]
 
 
+def test_the_default_peers_follow_kube_prometheus_stacks_namespace():
+    policy = render({"kubePrometheusStack": {"release": "kps", "namespace": "observability"}}).get(
+        "NetworkPolicy", "gridshift-actions")
+    namespaces = {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in policy["spec"]["ingress"][0]["from"]}
+    assert namespaces == {"observability"}
+
+
 def test_the_alertmanager_selector_is_configurable():
     custom = {"namespaceSelector": {"matchLabels": {"team": "observability"}},
               "podSelector": {"matchLabels": {"alertmanager": "main"}}}

@@ -36,7 +36,6 @@ BAD_VALUES = [
     ({"keplerServiceMonitor": {"interval": "soon"}}, "at '/keplerServiceMonitor/interval': 'soon' does not match pattern"),
     ({"prometheusOperator": {"alertmanagerConfig": {"groupWait": 30}}}, "at '/prometheusOperator/alertmanagerConfig/groupWait'"),
     ({"networkPolicy": {"alertmanager": {"podSelector": {}}}}, "at '/networkPolicy/alertmanager': got object, want array"),
-    ({"networkPolicy": {"alertmanager": []}}, "at '/networkPolicy/alertmanager'"),
     ({"exporter": {"podDisruptionBudget": {"maxUnavailable": "half"}}}, "at '/exporter/podDisruptionBudget/maxUnavailable'"),
     ({"dashboards": {"labels": {"grafana_dashboard": 1}}}, "at '/dashboards/labels/grafana_dashboard': got number, want string"),
     ({"kepler": {"serviceMonitor": {"enabled": False}}}, "at '/kepler': additional properties 'serviceMonitor' not allowed"),
