@@ -99,6 +99,15 @@ def test_a_missing_service_is_a_clear_error_and_nothing_is_restored(api, clock, 
     assert held.state("Deployment", "team-a", "web") is not None
 
 
+def test_a_hook_without_the_rbac_to_stop_the_service_restores_nothing(api, clock, held, k8s):
+    k8s.inject("GET", "deployments", status=403, times=None)
+    code, printed = restore(api, clock, stop=SERVICE)
+    assert code == 1
+    assert printed[0].startswith("gridshift actions restore: cannot read the action service's deployment "
+                                 "gridshift/gridshift-actions:") and "403" in printed[0]
+    assert held.state("Deployment", "team-a", "web") is not None
+
+
 def test_a_dry_run_leaves_the_service_running(api, clock, held):
     code, _ = restore(api, clock, stop=SERVICE, dry_run="client")
     assert code == 0
