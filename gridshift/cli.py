@@ -94,6 +94,16 @@ def _kube_client(kubeconfig: str | None, command: str) -> Any | None:
         return None
 
 
+def _config_and_cluster(args: argparse.Namespace, command: str) -> tuple[Config, Any] | None:
+    """The action service's configuration (logging set up) and API client; None after printing why not."""
+    config = _load(args.config, "actions")
+    if config is None:
+        return None
+    configure_logging(config.log_level)
+    api_client = _kube_client(args.kubeconfig, command)
+    return None if api_client is None else (config, api_client)
+
+
 def _load(path: str | None, role: str) -> Config | None:
     """The configuration as `role` (a command of ROLE_SECTIONS) needs it, or None after printing why."""
     try:
@@ -153,13 +163,10 @@ def _run_actions(args: argparse.Namespace) -> int:
 
     from gridshift.actions.app import InsecureRefused, build_action_service
 
-    config = _load(args.config, "actions")
-    if config is None:
+    loaded = _config_and_cluster(args, "gridshift actions")
+    if loaded is None:
         return 2
-    configure_logging(config.log_level)
-    api_client = _kube_client(args.kubeconfig, "gridshift actions")
-    if api_client is None:
-        return 2
+    config, api_client = loaded
     try:
         service = build_action_service(config, api_client=api_client, insecure=args.insecure, dry_run=args.dry_run,
                                        release_namespace=os.environ.get("POD_NAMESPACE", ""))
@@ -181,13 +188,10 @@ def _run_restore(args: argparse.Namespace) -> int:
     from gridshift.actions.policy import protected_namespaces
     from gridshift.actions.restore import run_restore
 
-    config = _load(args.config, "actions")
-    if config is None:
+    loaded = _config_and_cluster(args, "gridshift actions restore")
+    if loaded is None:
         return 2
-    configure_logging(config.log_level)
-    api_client = _kube_client(args.kubeconfig, "gridshift actions restore")
-    if api_client is None:
-        return 2
+    config, api_client = loaded
     settings = config.actions
     return run_restore(kube=Kube(api_client, timeout_seconds=settings.request_timeout_seconds),
                        # --all: every namespace, or every target namespace when the service is limited to some

@@ -6,25 +6,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
-import pytest
 import requests
 
+from gridshift.demo.processes import free_port
 from tests.conftest import TOKEN
+from tests.serving import wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 GRIDSHIFT = [sys.executable, "-m", "gridshift.cli"]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_bad_config_fails_with_every_problem_named(tmp_path):
@@ -53,7 +45,7 @@ def test_exporter_serves_recorded_data_and_stops_on_sigterm(tmp_path, fake_entso
     process = subprocess.Popen([*GRIDSHIFT, "exporter", "--config", str(config)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        ready = wait_ready(f"http://127.0.0.1:{port}/readyz", process, "the exporter")
         assert ready["ready"] is True and "FI/entsoe/generation" in ready["datasets_held"]
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert 'gridshift_generation_watts{production_type="nuclear",psr_type="B14",zone="FI"} 4.0219e+09' in metrics
@@ -63,20 +55,6 @@ def test_exporter_serves_recorded_data_and_stops_on_sigterm(tmp_path, fake_entso
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0
     assert TOKEN not in stderr
-
-
-def _wait_ready(url: str, process: subprocess.Popen) -> dict:
-    for _ in range(100):
-        if process.poll() is not None:
-            pytest.fail(f"exporter exited: {process.stderr.read()}")
-        try:
-            response = requests.get(url, timeout=1)
-            if response.status_code == 200:
-                return response.json()
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("exporter never became ready")
 
 
 def test_demo_runs_the_loop_without_a_token(recorded_data):

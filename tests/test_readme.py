@@ -21,14 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 import yaml
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import TOKEN
 from tests.kube_emulator import make_api_client, running_emulator
-from tests.test_cli import GRIDSHIFT, free_port
+from gridshift.demo.processes import free_port
+from tests.serving import wait_ready
+from tests.test_cli import GRIDSHIFT
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -110,17 +111,10 @@ def uk_replay(httpserver: HTTPServer, recorded_data: Path) -> str:
 
 @contextlib.contextmanager
 def serving(command: list[str], env: dict[str, str], ready_url: str) -> Iterator[subprocess.Popen[str]]:
+    """`command` running until the block ends (SIGTERM), once `ready_url` answers 200."""
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(150):
-            if process.poll() is not None:
-                pytest.fail(f"{command[3]} exited: {process.stderr.read() if process.stderr else ''}")
-            try:
-                if requests.get(ready_url, timeout=1).status_code < 500:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
+        wait_ready(ready_url, process, command[3], tries=150)
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -133,11 +127,7 @@ def test_the_exporter_quick_start(tmp_path, fake_entsoe, httpserver, recorded_da
                           grid__ukgrid__endpoint=uk_replay(httpserver, recorded_data))
     env = {**os.environ, "ENTSOE_API_KEY": TOKEN}
     command = [*GRIDSHIFT, "exporter", "--config", str(config), "--port", str(port)]
-    with serving(command, env, f"http://127.0.0.1:{port}/readyz"):
-        for _ in range(50):
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                break
-            time.sleep(0.2)
+    with serving(command, env, f"http://127.0.0.1:{port}/readyz"):  # every zone tried once
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         intensity = [line for line in metrics.splitlines() if line.startswith("gridshift_carbon_intensity")]
         assert 'gridshift_carbon_intensity_grams_per_kwh{basis="provider",source="static",zone="ONPREM"} 250.0' in intensity

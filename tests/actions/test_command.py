@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
+from gridshift.demo.processes import free_port
 from tests.actions.conftest import TOKEN, alert
+from tests.serving import wait_ready
 
 GRIDSHIFT = [sys.executable, "-m", "gridshift.cli"]
 PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
@@ -96,12 +95,6 @@ def test_restore_all_restores_what_the_service_held_and_a_second_run_finds_nothi
         "gridshift actions restore: nothing to restore in namespace team-a: no object carries gridshift.io/state"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_the_service_runs_with_a_server_dry_run(tmp_path, k8s):
     port = free_port()
     config = tmp_path / "gridshift.yaml"
@@ -111,24 +104,10 @@ def test_the_service_runs_with_a_server_dry_run(tmp_path, k8s):
                                 str(kubeconfig(tmp_path / "kubeconfig", k8s.base_url))],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        ready = wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        ready = wait_ready(f"http://127.0.0.1:{port}/readyz", process, "gridshift actions")
         assert (ready["dry_run"], ready["dry_run_mode"]) == (True, "server")
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr
     assert "(server dry run)" in stderr
-
-
-def wait_ready(url: str, process: subprocess.Popen[str]) -> dict:
-    for _ in range(100):
-        if process.poll() is not None:
-            pytest.fail(f"gridshift actions exited: {process.stderr.read() if process.stderr else ''}")
-        try:
-            response = requests.get(url, timeout=1)
-            if response.status_code == 200:
-                return dict(response.json())
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("gridshift actions never became ready")
