@@ -83,6 +83,27 @@ def test_demo_without_data_says_what_to_do(tmp_path):
     assert "recorded data not found" in result.stderr and "--data" in result.stderr
 
 
+def test_demo_stops_on_sigterm_with_its_prometheus_and_alertmanager(recorded_data):
+    import psutil
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENTSOE_API_KEY", "GRIDSHIFT_WEBHOOK_TOKEN"))}
+    process = subprocess.Popen([*GRIDSHIFT, "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # the header is printed once the loop runs
+            if line.startswith("time"):
+                break
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert {child.name() for child in children} >= {"prometheus", "prometheus-alertmanager"}
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert not [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+
+
 def test_wheel_installs_only_under_gridshift(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)

@@ -9,6 +9,7 @@ each action and restore) until Ctrl-C.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,9 @@ def run_demo(*, data: str | None, duration: float = 0, speed: float = 1800.0) ->
               "pass --data DIR", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # `kill`, `timeout` and systemd stop with SIGTERM, and a demo started in the background of a
+    # script ignores SIGINT: both end it as Ctrl-C does, so Prometheus and Alertmanager are stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with Loop(LoopSettings(trace=data_dir / TRACE, speed=speed)) as loop:
             _introduce(loop)
@@ -39,6 +43,10 @@ def run_demo(*, data: str | None, duration: float = 0, speed: float = 1800.0) ->
         pass
     print("\ngridshift demo: stopped")
     return 0
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _introduce(loop: object) -> None:
