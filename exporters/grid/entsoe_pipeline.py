@@ -18,7 +18,7 @@ from gridshift.exporters.grid.datasets import Dataset, GridSnapshot, Reduced
 from gridshift.exporters.grid.parse import NoDataAcknowledgement, ParseError, RejectedRequest, parse_document
 from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries, make_series
 from gridshift.exporters.grid.refresher import Job
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError
 from gridshift.exporters.grid.sources.entsoe import IMPORTS, EntsoeSource
 
 SOURCE = EntsoeSource.name

@@ -20,7 +20,7 @@ from gridshift.backoff import backoff_delay
 from gridshift.config import Backoff
 from gridshift.exporters.grid.datasets import DatasetState, GridSnapshot
 from gridshift.exporters.grid.instruments import GridInstruments
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError
 
 log = logging.getLogger(__name__)
 

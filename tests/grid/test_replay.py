@@ -13,7 +13,7 @@ from gridshift.config import ReplaySettings, ReplayZone
 from gridshift.exporters.grid.providers import provider_jobs
 from gridshift.exporters.grid.providers import replay as replay_module
 from gridshift.exporters.grid.providers.replay import MAX_POINTS_AHEAD, MAX_POINTS_BACK, ReplayProvider
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError
 
 T0 = 1_700_000_000  # the wall clock the replays start at
 HOUR = 3600

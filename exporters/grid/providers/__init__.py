@@ -1,7 +1,7 @@
 """Intensity providers: sources that report carbon intensity themselves.
 
 Each provider fetches (or computes) an IntensitySeries for one of its zones and raises
-sources.FetchError on any failure, with a reason from FetchError.REASONS and a message safe to
+errors.FetchError on any failure, with a reason from errors.REASONS and a message safe to
 log. The refresher runs one job per zone with the provider's interval, backoff and counters;
 the snapshot keeps the last good series, and the collector withholds it once stale.
 """

@@ -34,7 +34,7 @@ import requests
 from gridshift.config import ElectricityMapsSettings
 from gridshift.exporters.grid.providers.http import JsonApi, Reader
 from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries, make_series
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError
 from gridshift.secrets import ELECTRICITYMAPS_TOKEN, Secret, redact_library_logs
 
 log = logging.getLogger(__name__)

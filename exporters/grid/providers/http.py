@@ -3,10 +3,11 @@
 Two halves, kept apart so the providers' `parse_*` functions stay pure:
 
 - `JsonApi.get` is the transport. It returns the decoded JSON document or raises FetchError,
-  classified as the ENTSO-E source does: 401/403 unauthorized, 429 rate_limited and 5xx
-  server_error (both with Retry-After), other 4xx client_error (with the upstream's own error
-  message when its body carries one), timeout, connection, and malformed for a body that is
-  not JSON. One request per call: the refresher owns retries and backoff.
+  classified by `errors.http_error`, as the ENTSO-E source is: 401/403 unauthorized, 429
+  rate_limited and 5xx server_error (both with Retry-After, in seconds or as an HTTP-date),
+  other 4xx client_error (with the upstream's own error message when its body carries one),
+  timeout, connection, and malformed for a body that is not JSON. One request per call: the
+  refresher owns retries and backoff.
 - `Reader` reads fields of a decoded document. Anything missing, of the wrong type, not a
   time, or not a non-negative finite number is FetchError("malformed") naming the field.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,7 +29,7 @@ from datetime import datetime, timezone
 import requests
 
 from gridshift import __version__
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError, http_error
 from gridshift.secrets import Secret, redact
 
 USER_AGENT = f"gridshift/{__version__}"
@@ -45,6 +47,7 @@ class JsonApi:
     secret_header: str = ""  # the request header that carries the secret (added per request, never stored)
     unauthorized_hint: str = ""  # what to check when the request is refused
     session: requests.Session | None = None  # one shared session; default: one per thread
+    clock: Callable[[], float] = time.time  # for a Retry-After given as an HTTP-date
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
     def get(self, url: str, *, what: str, params: Mapping[str, str] | None = None,
@@ -81,14 +84,11 @@ class JsonApi:
         special = rule(status, message) if rule is not None else None
         if special is not None:
             return special
-        where = f"{self.upstream} answered HTTP {status} to the request for the {what}"
-        if status in (401, 403):
-            return FetchError("unauthorized", f"{where}: the request was refused ({self.unauthorized_hint})")
-        if status == 429:
-            return FetchError("rate_limited", f"{where}: rate limited", retry_after=retry_after(response))
-        if status >= 500:
-            return FetchError("server_error", where, retry_after=retry_after(response))
-        return FetchError("client_error", f"{where}: {message}" if message else where)
+        return http_error(
+            status, where=f"{self.upstream} answered HTTP {status} to the request for the {what}",
+            refused=f"the request was refused ({self.unauthorized_hint})", upstream_message=message,
+            headers=response.headers, now=self.clock(),
+        )
 
     def _upstream_message(self, response: requests.Response) -> str | None:
         text = error_message(response.text)
@@ -111,14 +111,6 @@ def error_message(body: str) -> str | None:
         error = error.get("message")
     message = error if isinstance(error, str) else document.get("message")
     return message if isinstance(message, str) and message.strip() else None
-
-
-def retry_after(response: requests.Response) -> float | None:
-    """Retry-After in seconds (the delta-seconds form; a date is ignored)."""
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)

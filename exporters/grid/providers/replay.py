@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 
 from gridshift.config import ReplaySettings, ReplayZone
 from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries, make_series
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError
 from gridshift.exporters.grid.traces import Trace, TraceError, load_trace, parse_timestamp
 
 NAME = "replay"

@@ -26,7 +26,7 @@ import requests
 from gridshift.config import UkGridSettings, UkGridZone
 from gridshift.exporters.grid.providers.http import JsonApi, Reader
 from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries, make_series
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError
 
 NAME = "ukgrid"
 UPSTREAM = "the GB Carbon Intensity API"

@@ -10,6 +10,8 @@ token included, at debug level, and requests puts the full URL in HTTP error mes
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import entsoe.entsoe as entsoe_module
@@ -18,7 +20,7 @@ import requests
 from entsoe import EntsoeRawClient
 from entsoe.exceptions import InvalidBusinessParameterError, InvalidPSRTypeError, NoMatchingDataError
 
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError, http_error
 from gridshift.secrets import Secret, redact, redact_library_logs
 
 QUERIES = {
@@ -37,8 +39,9 @@ class EntsoeSource:
     name = "entsoe"
 
     def __init__(self, *, api_key: Secret, endpoint: str, timeout_seconds: float,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, clock: Callable[[], float] = time.time) -> None:
         self._api_key = api_key
+        self._clock = clock  # for a Retry-After given as an HTTP-date
         redact_library_logs(api_key)
         # entsoe-py reads its endpoint from a module global at request time; every zone of
         # this process talks to the same endpoint, so setting it once here is enough.
@@ -79,25 +82,13 @@ class EntsoeSource:
     def _http_error(self, error: requests.HTTPError, dataset: str, zone: str) -> FetchError:
         response = error.response
         status = response.status_code if response is not None else 0
-        where = f"ENTSO-E answered HTTP {status} to the {dataset} request for {zone}"
-        if status == 401:
-            return FetchError("unauthorized", f"{where}: the API token was refused (check ENTSOE_API_KEY or ENTSOE_API_KEY_FILE)")
-        if status == 429:
-            return FetchError("rate_limited", f"{where}: rate limited", retry_after=_retry_after(response))
-        if status >= 500:
-            return FetchError("server_error", where, retry_after=_retry_after(response))
-        return FetchError("client_error", where)
+        return http_error(
+            status, where=f"ENTSO-E answered HTTP {status} to the {dataset} request for {zone}",
+            refused="the API token was refused (check ENTSOE_API_KEY or ENTSOE_API_KEY_FILE)",
+            refused_statuses=(401,),  # ENTSO-E refuses a token with 401; anything else is the request's fault
+            headers=response.headers if response is not None else {}, now=self._clock(),
+        )
 
 
 def _timestamp(moment: datetime) -> pd.Timestamp:
     return pd.Timestamp(moment.astimezone(timezone.utc))
-
-
-def _retry_after(response: requests.Response | None) -> float | None:
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

@@ -41,7 +41,7 @@ from gridshift.exporters.grid.providers.electricitymaps import (
 )
 from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries
 from gridshift.exporters.grid.refresher import Refresher
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError
 from gridshift.secrets import Secret
 from gridshift.snapshot import SnapshotStore
 from tests.grid.providers.conftest import EMAPS_TOKEN, emaps_forecast, emaps_latest, json_response

@@ -33,7 +33,7 @@ from gridshift.exporters.grid.providers import provider_jobs
 from gridshift.exporters.grid.providers.ukgrid import UkGridProvider, parse_national, parse_regional
 from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries
 from gridshift.exporters.grid.refresher import Refresher
-from gridshift.exporters.grid.sources import FetchError
+from gridshift.exporters.grid.errors import FetchError
 from gridshift.snapshot import SnapshotStore
 
 NATIONAL = "ukci_national_intensity_2023-07-04_stuartharris.json"
