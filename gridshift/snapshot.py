@@ -28,3 +28,8 @@ class SnapshotStore(Generic[K, V]):
             updated = dict(self._current)
             updated[key] = value
             self._current = MappingProxyType(updated)
+
+    def replace(self, values: Mapping[K, V]) -> None:
+        """Swap in a whole new mapping (a copy of `values`)."""
+        with self._lock:
+            self._current = MappingProxyType(dict(values))

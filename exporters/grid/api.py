@@ -1,4 +1,4 @@
-"""JSON API on the exporter, read from the snapshot.
+"""JSON API on the exporter, read from the zone views.
 
 `/api/v1/intensity?zone=` gives the current intensity of a zone from every source and basis.
 `/api/v1/forecast?zone=&duration=&deadline=` gives the greenest window to run a job of that
@@ -17,12 +17,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from gridshift.durations import DurationError, parse_duration
-from gridshift.exporters.grid.datasets import GridSnapshot
 from gridshift.exporters.grid.forecast import greenest_window
 from gridshift.exporters.grid.records import IntensitySeries
-
-# Which series answers a forecast question when a zone has several.
-SOURCE_PREFERENCE = ("entsoe", "ukgrid", "electricitymaps", "replay", "static")
+from gridshift.exporters.grid.snapshot import GridStore
 
 
 class ApiError(Exception):
@@ -31,20 +28,22 @@ class ApiError(Exception):
         self.status, self.message, self.detail = status, message, detail
 
 
-def create_api(*, store: GridSnapshot, staleness_limit_seconds: float, clock: Callable[[], float],
+def create_api(*, store: GridStore, staleness_limit_seconds: float, clock: Callable[[], float],
                configured_zones: frozenset[str] = frozenset()) -> Blueprint:
     """`configured_zones`: the zones some job fetches; one of them with no data yet is a 503, not unknown."""
     api = Blueprint("grid_api", __name__, url_prefix="/api/v1")
 
-    def series_of(zone: str) -> list[IntensitySeries]:
-        found = [s.value for s in store.current().values() if isinstance(s.value, IntensitySeries) and s.value.zone == zone]
+    def series_of(zone: str) -> tuple[IntensitySeries, ...]:
+        """The zone's series, ranked by source preference and basis (as its view holds them)."""
+        views = store.views()
+        view = views.get(zone)
+        found = view.series if view is not None else ()
         if not found and zone in configured_zones:
             raise ApiError(503, f"no data held for {zone!r} yet: its fetches have not succeeded "
                            "(see gridshift_grid_fetch_errors_total and the exporter's log)")
         if not found:
-            zones = sorted(configured_zones | {key[0] for key in store.current()})
-            raise ApiError(404, f"unknown zone {zone!r}", zones=zones)
-        return sorted(found, key=lambda s: (_rank(s.source), s.basis))
+            raise ApiError(404, f"unknown zone {zone!r}", zones=sorted(configured_zones | set(views)))
+        return found
 
     def fresh(series: IntensitySeries, now: float) -> bool:
         current = series.current(now)
@@ -95,10 +94,6 @@ def create_api(*, store: GridSnapshot, staleness_limit_seconds: float, clock: Ca
 
 def _minutes(value: float) -> int | float:
     return int(value) if value == int(value) else round(value, 3)
-
-
-def _rank(source: str) -> int:
-    return SOURCE_PREFERENCE.index(source) if source in SOURCE_PREFERENCE else len(SOURCE_PREFERENCE)
 
 
 def _current(series: IntensitySeries, now: float) -> dict[str, Any]:

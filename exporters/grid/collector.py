@@ -1,4 +1,4 @@
-"""Snapshot -> metric families, built fresh at each scrape. Never fetches.
+"""Zone views -> metric families, built fresh at each scrape. Never fetches.
 
 Absent beats wrong: a value older than the staleness limit is not exported (so no alert acts
 on it), but `gridshift_grid_data_timestamp_seconds` stays, so the gap explains itself.
@@ -16,11 +16,11 @@ from prometheus_client.registry import Collector
 from gridshift import names
 from gridshift.config import ForecastSettings, ZoneThresholds
 from gridshift.durations import format_duration
-from gridshift.exporters.grid import mix
-from gridshift.exporters.grid.datasets import DatasetState, GridSnapshot, newest_timestamp
 from gridshift.exporters.grid.forecast import greenest_window, quantile
-from gridshift.exporters.grid.production_types import is_renewable, production_type_name
+from gridshift.exporters.grid.production_types import production_type_name
 from gridshift.exporters.grid.records import IntensitySeries
+from gridshift.exporters.grid.snapshot import GridStore
+from gridshift.exporters.grid.views import ZoneView
 
 
 def _gauge(name: str, documentation: str, *labels: str) -> GaugeMetricFamily:
@@ -68,13 +68,11 @@ class _Families:
         return list(vars(self).values())
 
 
-# Whose forecast quantile a relative threshold follows when a zone has several sources.
-SOURCE_PREFERENCE = ("entsoe", "ukgrid", "electricitymaps", "replay", "static")
 LEVELS = ("high", "critical", "low")
 
 
 class GridCollector(Collector):
-    def __init__(self, *, store: GridSnapshot, staleness_limit_seconds: float, forecast: ForecastSettings,
+    def __init__(self, *, store: GridStore, staleness_limit_seconds: float, forecast: ForecastSettings,
                  thresholds: Mapping[str, ZoneThresholds] | None = None, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.staleness_limit_seconds = staleness_limit_seconds
@@ -88,65 +86,57 @@ class GridCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         families = _Families.empty()
         now = self.clock()
-        quantiles: dict[str, dict[str, dict[str, float]]] = {}  # zone -> source -> pNN -> value
-        for (zone, source, dataset), state in sorted(self.store.current().items()):
-            if isinstance(state.value, IntensitySeries):
-                self._add_intensity(families, state.value, state, now, quantiles)
-                continue
-            newest = newest_timestamp(state.value)
-            if newest is None:
-                continue
-            families.timestamps.add_metric([zone, source, dataset], newest)
-            if now - newest > self.staleness_limit_seconds:
-                continue
-            if isinstance(state.value, mix.GenerationMix):
-                self._add_mix(families, zone, state.value)
-            elif isinstance(state.value, mix.Reading):
-                families.load.add_metric([zone], state.value.watts)
-        self._add_thresholds(families, quantiles)
+        for zone, view in sorted(self.store.views().items()):
+            self._add_data(families, view, now)
+            # A zone's relative thresholds follow the quantiles of its first source (views rank them).
+            quantiles = [found for series in view.series if (found := self._add_intensity(families, series, now)) is not None]
+            if quantiles:
+                self._add_thresholds(families, zone, quantiles)
         return iter(families.all())
 
-    def _add_thresholds(self, families: _Families, quantiles: dict[str, dict[str, dict[str, float]]]) -> None:
-        """Thresholds of every zone that has a current intensity; a zone's own over `default`."""
+    def _fresh(self, timestamp: int, now: float) -> bool:
+        return now - timestamp <= self.staleness_limit_seconds
+
+    def _add_data(self, families: _Families, view: ZoneView, now: float) -> None:
+        zone = view.zone
+        for held in view.timestamps:
+            families.timestamps.add_metric([zone, held.source, held.dataset], held.timestamp)
+        if view.generation is not None and self._fresh(view.generation.timestamp, now):
+            for psr_type, watts in sorted(view.generation.watts.items()):
+                families.generation.add_metric([zone, psr_type, production_type_name(psr_type)], watts)
+            if view.renewable_share is not None:
+                families.renewable.add_metric([zone], view.renewable_share)
+        if view.load is not None and self._fresh(view.load.timestamp, now):
+            families.load.add_metric([zone], view.load.watts)
+
+    def _add_thresholds(self, families: _Families, zone: str, quantiles: list[dict[str, float]]) -> None:
+        """Thresholds of a zone that has a current intensity; its own over `default`."""
         default = self.thresholds.get("default", ZoneThresholds())
-        for zone in sorted(quantiles):
-            own = self.thresholds.get(zone, ZoneThresholds())
-            by_source = quantiles[zone]
-            ranked = sorted(by_source, key=lambda s: SOURCE_PREFERENCE.index(s) if s in SOURCE_PREFERENCE else 99)
-            for level in LEVELS:
-                value = getattr(own, level) if getattr(own, level) is not None else getattr(default, level)
-                if isinstance(value, str):
-                    value = next((by_source[s][value] for s in ranked if value in by_source[s]), None)
-                if value is not None:
-                    families.threshold.add_metric([zone, level], float(value))
+        own = self.thresholds.get(zone, ZoneThresholds())
+        for level in LEVELS:
+            value = getattr(own, level) if getattr(own, level) is not None else getattr(default, level)
+            if isinstance(value, str):  # a relative threshold names a quantile: "p75"
+                value = next((found[value] for found in quantiles if value in found), None)
+            if value is not None:
+                families.threshold.add_metric([zone, level], float(value))
 
-    @staticmethod
-    def _add_mix(families: _Families, zone: str, value: mix.GenerationMix) -> None:
-        for psr_type, watts in sorted(value.watts.items()):
-            families.generation.add_metric([zone, psr_type, production_type_name(psr_type)], watts)
-        total = value.total_watts
-        if total > 0:
-            green = sum(watts for psr_type, watts in value.watts.items() if is_renewable(psr_type))
-            families.renewable.add_metric([zone], green / total)
-
-    def _add_intensity(self, families: _Families, series: IntensitySeries, state: DatasetState, now: float,
-                       quantiles: dict[str, dict[str, dict[str, float]]]) -> None:
+    def _add_intensity(self, families: _Families, series: IntensitySeries, now: float) -> dict[str, float] | None:
+        """The series' current value and forecasts; its window quantiles by `pNN`, None if it has no fresh value."""
         zone, source = series.zone, series.source
         current = series.current(now)
         if current is None:
-            return
+            return None
         families.timestamps.add_metric([zone, source, f"intensity_{series.basis}"], current.start)
-        if now - current.start > self.staleness_limit_seconds:
-            return
+        if not self._fresh(current.start, now):
+            return None
         families.intensity.add_metric([zone, source, series.basis], current.grams_per_kwh)
-        zone_quantiles = quantiles.setdefault(zone, {})
         if series.basis == "consumption":
-            return  # flows are not forecast: the forecast families describe the production/provider series
+            return {}  # flows are not forecast: the forecast families describe the production/provider series
         for horizon in names.FORECAST_HORIZONS:
             point = series.at(now + horizon)
             if point is not None:
                 families.forecast.add_metric([zone, source, format_duration(horizon)], point.grams_per_kwh)
-        zone_quantiles[source] = self._add_window(families, series, now)
+        return self._add_window(families, series, now)
 
     def _add_window(self, families: _Families, series: IntensitySeries, now: float) -> dict[str, float]:
         """Quantiles and best windows of the coming forecast window; returns the quantiles by `pNN`."""

@@ -1,37 +1,40 @@
-"""The ENTSO-E datasets the grid exporter keeps, per zone: what to ask for and how to reduce it."""
+"""The ENTSO-E datasets the grid exporter keeps, per zone: what to ask for, how to reduce it, where it is held."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, Protocol, TypeVar
 
+from gridshift import names
 from gridshift.config import EntsoeSettings
 from gridshift.exporters.grid import mix
 from gridshift.exporters.grid.parse import Document
-from gridshift.snapshot import SnapshotStore
+from gridshift.exporters.grid.snapshot import InputKey
 
-Reduced = mix.GenerationMix | mix.Reading | mix.Profile | None
-
-
-@dataclass(frozen=True)
-class DatasetState:
-    """What the snapshot holds per (zone, dataset name)."""
-
-    value: Reduced
-    fetched_at: float
+SOURCE = names.SOURCE_ENTSOE
+IMPORTS = "imports"  # physical cross-border flow into `zone` from `neighbour` (A11)
 
 
-GridSnapshot = SnapshotStore[tuple[str, str], DatasetState]
+class Timestamped(Protocol):
+    @property
+    def newest_timestamp(self) -> int | None: ...
+
+
+R = TypeVar("R", bound="Timestamped | None", covariant=True)
 
 
 @dataclass(frozen=True)
-class Dataset:
-    name: str  # the `dataset` label value
+class Dataset(Generic[R]):
+    name: str  # the `dataset` label value (imports: `imports_from_<neighbour>`)
     document_type: str
     process_type: str
     forecast: bool
-    reduce: Callable[[Document, EntsoeSettings], Reduced]
+    reduce: Callable[[Document, EntsoeSettings], R]
+
+    def key(self, zone: str, neighbour: str | None = None) -> InputKey[R]:
+        return InputKey(zone, SOURCE, imports_dataset_name(neighbour) if neighbour else self.name)
 
     def window(self, now: datetime, settings: EntsoeSettings) -> tuple[datetime, datetime]:
         """Actuals: the lookback up to the next whole hour; forecasts: this hour onwards."""
@@ -44,15 +47,19 @@ class Dataset:
         return settings.refresh.forecast_seconds if self.forecast else settings.refresh.actual_seconds
 
 
-def _generation(document: Document, settings: EntsoeSettings) -> Reduced:
+def imports_dataset_name(neighbour: str) -> str:
+    return f"{IMPORTS}_from_{neighbour}"
+
+
+def _generation(document: Document, settings: EntsoeSettings) -> mix.GenerationMix | None:
     return mix.latest_generation_mix(document, vanished_after_seconds=settings.vanished_after_seconds)
 
 
-def _load(document: Document, settings: EntsoeSettings) -> Reduced:
+def _load(document: Document, settings: EntsoeSettings) -> mix.Reading | None:
     return mix.latest_reading(document)
 
 
-def _profile(document: Document, settings: EntsoeSettings) -> Reduced:
+def _profile(document: Document, settings: EntsoeSettings) -> mix.Profile:
     return mix.profile(document)
 
 
@@ -61,13 +68,6 @@ LOAD = Dataset("load", "A65", "A16", forecast=False, reduce=_load)
 GENERATION_FORECAST = Dataset("generation_forecast", "A71", "A01", forecast=True, reduce=_profile)
 WIND_SOLAR_FORECAST = Dataset("wind_solar_forecast", "A69", "A01", forecast=True, reduce=_profile)
 LOAD_FORECAST = Dataset("load_forecast", "A65", "A01", forecast=True, reduce=_profile)
+IMPORTS_FLOWS = Dataset(IMPORTS, "A11", "", forecast=False, reduce=_profile)  # one job per (zone, neighbour)
 
-ALL: tuple[Dataset, ...] = (GENERATION, LOAD, GENERATION_FORECAST, WIND_SOLAR_FORECAST, LOAD_FORECAST)
-
-
-def newest_timestamp(value: Reduced) -> int | None:
-    if isinstance(value, (mix.GenerationMix, mix.Reading)):
-        return value.timestamp
-    if isinstance(value, mix.Profile):
-        return value.newest_timestamp
-    return None
+ALL: tuple[Dataset[Timestamped | None], ...] = (GENERATION, LOAD, GENERATION_FORECAST, WIND_SOLAR_FORECAST, LOAD_FORECAST)

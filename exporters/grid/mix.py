@@ -29,11 +29,19 @@ class GenerationMix:
     def total_watts(self) -> float:
         return sum(self.watts.values())
 
+    @property
+    def newest_timestamp(self) -> int:
+        return self.timestamp
+
 
 @dataclass(frozen=True)
 class Reading:
     timestamp: int
     watts: float
+
+    @property
+    def newest_timestamp(self) -> int:
+        return self.timestamp
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def test_factor_overrides_from_the_configuration(make_exporter, entsoe_xml):
                     "emission_factors": {"B14": 66.0}, "staleness_limit_seconds": 3 * 3600}}
     exporter = build_grid_exporter(build_config(raw, env={"ENTSOE_API_KEY": TOKEN}), clock=running.clock)
     exporter.refresher.run_due()
-    series = exporter.entsoe.production_series("FI")
+    series = exporter.store.views()["FI"].intensity("entsoe", "production")
     expected = expected_intensity(oracle.generation_at(entsoe_xml(FI), FI_NEWEST), {**FACTORS, "B14": 66.0})
     assert series is not None and series.points[0].grams_per_kwh == pytest.approx(expected)
 

@@ -43,7 +43,8 @@ from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries
 from gridshift.exporters.grid.refresher import Refresher
 from gridshift.exporters.grid.errors import FetchError
 from gridshift.secrets import Secret
-from gridshift.snapshot import SnapshotStore
+from gridshift.exporters.grid.derive import Derivation
+from gridshift.exporters.grid.snapshot import GridStore
 from tests.grid.providers.conftest import EMAPS_TOKEN, emaps_forecast, emaps_latest, json_response
 
 LOGGER = "gridshift.exporters.grid.providers.electricitymaps"
@@ -285,9 +286,9 @@ def test_refresher_stores_the_series_and_the_collector_exports_it(fake_emaps):
     latest, forecast = fake_emaps.latest_row("DE"), fake_emaps.forecast_rows("DE")
     now = now_in(latest)
     provider = make_provider(fake_emaps.url, zones=("DE", "XX"))
-    registry, store = CollectorRegistry(), SnapshotStore()
+    registry, store = CollectorRegistry(), GridStore()
     jobs = provider_jobs(provider)
-    refresher = Refresher(jobs=jobs, store=store, instruments=GridInstruments(registry), backoff=Backoff(),
+    refresher = Refresher(jobs=jobs, store=store, derivation=Derivation(), instruments=GridInstruments(registry), backoff=Backoff(),
                           max_workers=2, clock=lambda: now)
     registry.register(GridCollector(store=store, staleness_limit_seconds=3 * 3600, forecast=ForecastSettings(),
                                     clock=lambda: now))

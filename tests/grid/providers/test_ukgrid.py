@@ -34,7 +34,8 @@ from gridshift.exporters.grid.providers.ukgrid import UkGridProvider, parse_nati
 from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries
 from gridshift.exporters.grid.refresher import Refresher
 from gridshift.exporters.grid.errors import FetchError
-from gridshift.snapshot import SnapshotStore
+from gridshift.exporters.grid.derive import Derivation
+from gridshift.exporters.grid.snapshot import GridStore
 
 NATIONAL = "ukci_national_intensity_2023-07-04_stuartharris.json"
 KT1 = "ukci_regional_postcode_KT1_2023-07-04_stuartharris.json"
@@ -280,9 +281,9 @@ def test_refresher_stores_the_series_and_the_collector_exports_it(httpserver, in
     httpserver.expect_request(KT1_PATH).respond_with_data(intensity_text(KT1))
     httpserver.expect_request(REGION_14_PATH).respond_with_data("<html>busy</html>", status=503)
     provider = make_provider(httpserver)
-    registry, store = CollectorRegistry(), SnapshotStore()
+    registry, store = CollectorRegistry(), GridStore()
     jobs = provider_jobs(provider)
-    refresher = Refresher(jobs=jobs, store=store, instruments=GridInstruments(registry), backoff=Backoff(),
+    refresher = Refresher(jobs=jobs, store=store, derivation=Derivation(), instruments=GridInstruments(registry), backoff=Backoff(),
                           max_workers=2, clock=lambda: NOW)
     registry.register(GridCollector(store=store, staleness_limit_seconds=3 * 3600, forecast=ForecastSettings(),
                                     clock=lambda: NOW))
