@@ -1,4 +1,5 @@
 """Grid exporter: fetch upstream grid data, keep an immutable snapshot, present it as metrics.
 
-Flow: sources (transport) -> parse (pure) -> mix (pure) -> snapshot -> collector.
+Flow: sources and providers (transport) -> parse, mix (pure) -> refresher (holds what the jobs
+return) -> derive (pure: one ZoneView per zone) -> collector and api. See docs/grid-exporter.md.
 """

@@ -33,6 +33,7 @@ from gridshift.exporters.grid.views import DataTimestamp, ZoneView, source_rank
 
 T = TypeVar("T")
 
+
 @dataclass(frozen=True)
 class Derivation:
     """What deriving needs besides the inputs; fixed at start from the configuration."""
