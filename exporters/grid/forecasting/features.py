@@ -1,0 +1,109 @@
+"""The feature matrix of (issue hour, horizon) pairs: what was known at the issue hour, scale-free.
+
+Everything is relative to the issue hour `i` (the first hour not yet known) and a target hour
+`t = i + h`. Intensities are divided by `level`, the mean of the 24 hours before `i`, so one model
+shape serves a grid at 30 g and one at 700 g. The lags never reach `i` or beyond: "same hour on a
+previous day" starts at the most recent day whose hour is already known (k0 = h // 24 + 1 days back).
+
+TSO forecasts (wind, solar, load, generation: any named series) enter as their value at `t` and
+their change since the same-hour lag, both divided by `scale`, the mean over the week before `i`
+of the zone's actual total generation when given, else of the sum of the forecasts themselves.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+DAY = 24
+WEEK = 168
+SAME_HOUR_LAGS = 7  # days
+
+BASE_NAMES = (
+    ["horizon", "hour_of_day", "day_of_week", "issue_hour", "level_week", "trend", "last", "last3", "min24", "max24"]
+    + [f"same_hour_{j}" for j in range(SAME_HOUR_LAGS)]
+    + ["same_hour_mean", "same_hour_last_week"]
+)
+
+
+def _window_means(y: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
+    """Mean of the known values of y[end - width:end] for each end (NaN when none)."""
+    known = np.isfinite(y)
+    cs = np.concatenate([[0.0], np.cumsum(np.where(known, y, 0.0))])
+    cn = np.concatenate([[0], np.cumsum(known)])
+    lo = np.clip(ends - width, 0, len(y))
+    hi = np.clip(ends, 0, len(y))
+    n = cn[hi] - cn[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (cs[hi] - cs[lo]) / np.maximum(n, 1), np.nan)
+
+
+def _take(y: np.ndarray, index: np.ndarray) -> np.ndarray:
+    inside = (index >= 0) & (index < len(y))
+    return np.where(inside, y[np.clip(index, 0, len(y) - 1)], np.nan)
+
+
+def levels(y: np.ndarray, issues: np.ndarray) -> np.ndarray:
+    return _window_means(y, issues, DAY)
+
+
+def build(*, y: np.ndarray, first_hour: int, issues: np.ndarray, horizons: int,
+          fuel: dict[str, np.ndarray], scale: np.ndarray | None, fuel_known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for every (issue, horizon) pair, issue-major. Returns (X, level per row).
+
+    `y` and every `fuel` array share the grid starting at `first_hour`; `issues` are grid
+    indices; `fuel_known[r]` False blanks the fuel features of row r (a forecast not yet published).
+    """
+    n_issues = len(issues)
+    h = np.tile(np.arange(horizons), n_issues)
+    i = np.repeat(issues, horizons)
+    t = i + h
+    level = np.repeat(levels(y, issues), horizons)
+    level_week = np.repeat(_window_means(y, issues, WEEK), horizons)
+    previous_day = np.repeat(_window_means(y, issues - DAY, DAY), horizons)
+    abs_hour = first_hour + t
+    columns = [
+        h.astype(float),
+        (abs_hour % 24).astype(float),
+        ((abs_hour // 24 + 3) % 7).astype(float),  # 1970-01-01 was a Thursday: 0 = Monday
+        ((first_hour + i) % 24).astype(float),
+        level_week / level,
+        level / previous_day,
+        _take(y, i - 1) / level,
+        np.repeat(_window_means(y, issues, 3), horizons) / level,
+    ]
+    lo = np.repeat(issues - DAY, horizons)
+    window = np.stack([_take(y, lo + k) for k in range(DAY)], axis=1)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN, as meant
+        columns += [np.nanmin(window, axis=1) / level, np.nanmax(window, axis=1) / level]
+        k0 = h // DAY + 1
+        lags = np.stack([_take(y, t - DAY * (k0 + j)) / level for j in range(SAME_HOUR_LAGS)], axis=1)
+        columns += list(lags.T)
+        columns.append(np.nanmean(lags, axis=1))
+    columns.append(_take(y, t - WEEK) / level)
+    same_hour_index = t - DAY * k0
+    for name in sorted(fuel):
+        series = fuel[name]
+        row_scale = np.repeat(scale, horizons) if scale is not None else np.nan
+        now_value = _take(series, t) / row_scale
+        change = now_value - _take(series, same_hour_index) / row_scale
+        if fuel_known is not None:
+            now_value = np.where(fuel_known, now_value, np.nan)
+            change = np.where(fuel_known, change, np.nan)
+        columns += [now_value, change]
+    if fuel:
+        total = np.sum([columns[-2 * k - 2] for k in range(len(fuel))], axis=0)
+        total_change = np.sum([columns[-2 * k - 1] for k in range(len(fuel))], axis=0)
+        columns += [total, total_change]
+    return np.stack(columns, axis=1).astype(np.float32), level
+
+
+def names(fuel_names: list[str]) -> list[str]:
+    out = list(BASE_NAMES)
+    for name in sorted(fuel_names):
+        out += [f"{name}_forecast", f"{name}_change"]
+    if fuel_names:
+        out += ["forecasts_total", "forecasts_total_change"]
+    return out
