@@ -227,3 +227,38 @@ def test_provider_jobs_run_the_replay(de_file, de_lca):
     assert [(job.zone, job.source, job.interval_seconds) for job in jobs] == [("DE", "replay", 7.0), ("CA", "replay", 7.0)]
     assert replay.zones == ("DE", "CA") and replay.refresh_seconds == 7.0
     assert jobs[0].run(T0 + 1.5).at(T0 + 1.5).grams_per_kwh == de_lca[1]
+
+
+# -- past: the trace's past on wall time, for a forecaster's history ------------------------------
+
+def test_past_runs_back_across_the_seam_and_before_t0(de_file, de_lca):
+    """Real time: an hour of trace per wall hour; before t0 lies the trace's end (the loop)."""
+    replay = provider(DE=ReplayZone(file=de_file))
+    now = T0 + 5 * HOUR + 600
+    past = replay.past("DE", now, 10 * HOUR)
+    assert [t - T0 for t, _ in past] == [k * HOUR for k in range(-4, 6)]
+    assert [v for _, v in past] == de_lca[-4:] + de_lca[:6]
+    assert replay.past("DE", T0 + 5 * HOUR, 10 * HOUR)[-1][0] == T0 + 4 * HOUR  # strictly before now
+    assert len(replay.past("DE", now, 40 * 24 * HOUR)) == 40 * 24  # more than the trace: it loops on
+
+
+def test_past_of_a_fast_replay_keeps_one_point_per_wall_second_and_stays_bounded(intensity, de_file, de_lca):
+    replay = provider(DE=ReplayZone(file=de_file, speed=3600),
+                      QUARTERS=ReplayZone(file=str(intensity / "lwa_ci_DE_2020-12-01_2020-12-31_15min.csv"), speed=1e7))
+    past = replay.past("DE", T0 + 10.5, 30)
+    assert [t - T0 for t, _ in past] == list(range(-19, 11))
+    assert [v for _, v in past] == de_lca[-19:] + de_lca[:11]
+    fast = replay.past("QUARTERS", T0 + 100.5, 86400, max_points=500)
+    assert len(fast) == 500 and [t for t, _ in fast] == list(range(T0 - 399, T0 + 101))
+
+
+def test_past_keeps_the_traces_gaps_and_starts_the_replay(intensity):
+    """carbonAdvisor's SE trace has a 21-hour hole on 5-6 July 2022."""
+    file = str(intensity / "carbonadvisor_emaps_SE_2022-06-10_2022-07-19.csv")
+    replay = provider(clock_start=None, SE=ReplayZone(file=file, start="2022-07-07T00:00:00"))
+    now = T0 + 0.5
+    past = replay.past("SE", now, 3 * 24 * HOUR)
+    assert replay.clock_start == T0
+    steps = [b - a for (a, _), (b, _) in zip(past, past[1:])]
+    assert max(steps) > 20 * HOUR and all(t < now for t, _ in past)
+    assert replay.past("SE", now, 0) == []

@@ -51,6 +51,7 @@ BACK_SECONDS = HOUR
 AHEAD_SECONDS = 48 * HOUR
 MAX_POINTS_BACK = 12
 MAX_POINTS_AHEAD = 576  # 48 h of 5-minute points: keeps the forecast-window arithmetic cheap
+MAX_POINTS_PAST = 35 * 24 * 12  # `past`: 35 days of 5-minute points
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,18 @@ class ReplayProvider:
         return make_series(zone=zone, source=self.name, basis="provider", resolution_seconds=resolution,
                            points=replay_points(trace, clock, now, resolution))
 
+    def past(self, zone: str, now: float, seconds: float, *, max_points: int = MAX_POINTS_PAST) -> list[tuple[int, float]]:
+        """The trace's points that started in the `seconds` of wall time before `now`, as (wall start,
+        value), oldest first: what the replay has "recorded" so far, for a forecaster's history.
+
+        The same mapping as `fetch` (fixing t0 at `now` if the replay has not started yet), read
+        backwards from `now`, so it runs back across the loop seam and before t0 (the trace's end
+        precedes its start). Gaps stay gaps; at most `max_points`, the newest; when several trace
+        points fall into one wall second (a fast replay), the newest of them stands for it.
+        """
+        clock = self.clock(zone, now)
+        return past_points(self.trace(zone), clock, now, seconds, max_points)
+
     def _zone(self, zone: str) -> ReplayZone:
         replay = self._settings.zones.get(zone)
         if replay is None:
@@ -187,3 +200,29 @@ def replay_points(trace: Trace, clock: ReplayClock, now: float, resolution: int)
             following = max(following, locate(clock.unrolled(start + 1)))
         loop, index = following
     return behind[-MAX_POINTS_BACK:] + ahead
+
+
+def past_points(trace: Trace, clock: ReplayClock, now: float, seconds: float, max_points: int) -> list[tuple[int, float]]:
+    """(wall start, value) of the trace points started in [now - seconds, now), oldest first (see `past`)."""
+    starts, count, period = trace.starts, len(trace.points), clock.period
+    earliest = now - seconds
+
+    def before(unrolled: float) -> tuple[int, int]:
+        """(loop, index) of the last point that starts strictly before `unrolled`."""
+        loop, offset = clock.looped(unrolled)
+        index = bisect.bisect_left(starts, offset) - 1
+        return (loop, index) if index >= 0 else (loop - 1, count - 1)
+
+    found: list[tuple[int, float]] = []
+    loop, offset = clock.looped(clock.unrolled(now))
+    index = bisect.bisect_right(starts, offset) - 1  # the last point started by now (offset >= the first start)
+    while len(found) < max_points and seconds > 0:
+        wall = math.floor(clock.wall(starts[index] + loop * period))
+        if wall < earliest:
+            break
+        if wall < now:
+            found.append((wall, trace.points[index][1]))
+        # on to the newest point of an earlier wall second (fast replays skip the rest of this one)
+        loop, index = min((loop, index - 1) if index > 0 else (loop - 1, count - 1), before(clock.unrolled(wall)))
+    found.reverse()
+    return found
