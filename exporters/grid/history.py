@@ -245,10 +245,13 @@ class HistoryBook:
 
     # what the exporter sees
 
-    def observe(self, zone: str, points: Iterable[IntensityPoint | tuple[float, float]]) -> int:
-        """Record a zone's actual intensity points (forecast points, NaN and negative values are
-        skipped; a point seen again is counted once, its later value winning). Returns how many
-        were taken. Also remembers the zone's live day-ahead wind and solar forecast, if held."""
+    def observe(self, zone: str, points: Iterable[IntensityPoint | tuple[float, float]], *,
+                now: float | None = None) -> int:
+        """Record a zone's actual intensity points: forecast points, points starting at or after
+        `now` (a replay's series holds its future as actuals), NaN and negative values are skipped;
+        a point seen again counts once, its later value winning until its hour is final (3 h behind
+        the newest observation). Returns how many were taken. Also remembers the zone's live
+        day-ahead wind and solar forecast, if `inputs` holds one."""
         taken = 0
         with self._lock:
             observed = self._observed.setdefault(zone, _Observed())
@@ -259,7 +262,7 @@ class HistoryBook:
                     start, value = point.start, point.grams_per_kwh
                 else:
                     start, value = point
-                if not (math.isfinite(start) and _usable(float(value))):
+                if not (math.isfinite(start) and _usable(float(value))) or (now is not None and start >= now):
                     continue
                 start = int(start)
                 if start // HOUR * HOUR in observed.hourly:
@@ -456,7 +459,7 @@ class BackfillRunner:
         status.running = False
         reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(status.errors.items())) or "none"
         log.log(logging.WARNING if status.failed else logging.INFO,
-                "backfill %s after %.0f s: %d of %d days done, %d failed, %d pending; errors by reason: %s",
+                "backfill %s after %.0f s: %d of %d (zone, dataset, day) done, %d failed, %d pending; errors by reason: %s",
                 "stopped" if self._stop.is_set() else "finished", self.clock() - started,
                 status.done, status.planned, status.failed, status.pending, reasons)
         return status

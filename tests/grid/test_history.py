@@ -232,7 +232,7 @@ def test_the_runner_backfills_today_and_the_days_before_and_the_book_reads_them(
         status = runner.run()
     assert (status.planned, status.done, status.failed, status.pending, status.running) == (6, 6, 0, 0, False)
     assert "backfilling 2 days of 1 zones: 6 requests, about 1 min at 100 a minute" in caplog.text
-    assert "finished" in caplog.text and "6 of 6 days done, 0 failed" in caplog.text
+    assert "finished" in caplog.text and "6 of 6 (zone, dataset, day) done, 0 failed" in caplog.text
     starts = sorted({(r["documentType"], r["periodStart"], r["periodEnd"]) for r in fake_entsoe.requests})
     assert starts == [(doc, day, end) for doc in ("A69", "A75")
                       for day, end in (("202510220000", "202510230000"), ("202510230000", "202510240000"),
@@ -319,6 +319,7 @@ def test_observations_become_hourly_means_of_what_arrived(de_15min):
         book.observe("DE", list(reversed(batch)))
     book.observe("DE", [(NOW - HOUR, math.nan), (NOW - HOUR + 900, -3.0), (NOW - HOUR, float("inf"))])
     book.observe("DE", [IntensityPoint(NOW - HOUR, 9999.0, forecast=True)])
+    assert book.observe("DE", [(NOW + HOUR, 1.0), (NOW - DAY, 1.0)], now=NOW) == 0  # ahead, or a final hour
     frame = pd.Series([v for _, v in points], index=pd.to_datetime([t for t, _ in points], unit="s", utc=True))
     expected = frame.resample("1h").mean().dropna()
     got = book.intensity("DE", NOW + HOUR)
