@@ -154,7 +154,7 @@ def _run_exporter(args: argparse.Namespace) -> int:
     exporter = build_grid_exporter(config)
     gc.freeze()  # start-up objects live forever; keeping them out of GC passes makes parsing ~20% cheaper
     host, port = config.exporter.listen_address, args.port or config.exporter.port
-    return _serve(exporter.app, host, port, exporter.refresher,
+    return _serve(exporter.app, host, port, exporter.loop,
                   "grid exporter on %s:%d for zones %s", host, port, ", ".join(config.grid.entsoe.zones) or "(none)")
 
 

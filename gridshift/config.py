@@ -194,6 +194,24 @@ class ForecastSettings:
         return problems
 
 
+@dataclass(frozen=True)
+class ForecasterSettings:
+    """gridshift's own forecast of every zone but static ones (docs/intensity.md "Forecaster")."""
+
+    enabled: bool = True
+    issue_seconds: float = 300.0  # re-issued from the newest history this often (cheap)
+    refit_hours: float = 24.0  # the model under it is refitted this often (a few seconds a zone)
+    history_days: int = 28  # ENTSO-E days backfilled at start (A75 and A69)
+    history_folder: str = ""  # a volume for the backfilled days: a restart resumes; "" keeps them in memory
+    requests_per_minute: int = 100  # the backfill's pace (ENTSO-E allows 400 a minute per token)
+
+    def check(self, path: str) -> list[str]:
+        problems = positive(self, path, "issue_seconds", "refit_hours", "history_days", "requests_per_minute")
+        if not problems and self.requests_per_minute > 400:
+            problems.append(f"{path}.requests_per_minute: ENTSO-E bans a token for 10 minutes above 400 a minute")
+        return problems
+
+
 QUANTILE_THRESHOLD = re.compile(r"^p(\d{1,2})$")
 
 
@@ -229,6 +247,7 @@ class GridSettings:
     replay: ReplaySettings = field(default_factory=ReplaySettings)
     static: StaticSettings = field(default_factory=StaticSettings)
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    forecaster: ForecasterSettings = field(default_factory=ForecasterSettings)
     # gCO2eq/kWh per ENTSO-E psrType (B01..B25), overriding the built-in lifecycle factors.
     emission_factors: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     # Data older than this is not exported as current (CONTRACT.md: staleness).

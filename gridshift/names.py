@@ -36,6 +36,12 @@ CARBON_INTENSITY_FORECAST_QUANTILE = f"{PREFIX}_carbon_intensity_forecast_quanti
 CARBON_INTENSITY_BEST_WINDOW_START = f"{PREFIX}_carbon_intensity_best_window_start_timestamp_seconds"
 CARBON_INTENSITY_BEST_WINDOW_MEAN = f"{PREFIX}_carbon_intensity_best_window_grams_per_kwh"
 CARBON_INTENSITY_THRESHOLD = f"{PREFIX}_carbon_intensity_threshold_grams_per_kwh"
+# gridshift's own forecaster (source="forecaster"; gridshift additions, docs/metrics.md).
+CARBON_INTENSITY_FORECAST_BAND = f"{PREFIX}_carbon_intensity_forecast_band_grams_per_kwh"
+FORECASTER_FALLBACK = f"{PREFIX}_forecaster_fallback"
+FORECASTER_ISSUED = f"{PREFIX}_forecaster_issued_timestamp_seconds"
+BACKFILL_DAYS = f"{PREFIX}_grid_backfill_days"
+BACKFILL_ERRORS = f"{PREFIX}_grid_backfill_errors"
 
 # Exporter self-health (documented in docs/metrics.md).
 BUILD_INFO = f"{PREFIX}_build"

@@ -19,7 +19,9 @@ from flask import Blueprint, Response, jsonify, request
 from gridshift.durations import DurationError, parse_duration
 from gridshift.exporters.grid.forecast import greenest_window
 from gridshift.exporters.grid.records import IntensitySeries
+from gridshift.exporters.grid.forecasting.model import ForecastPoint
 from gridshift.exporters.grid.snapshot import GridStore
+from gridshift.exporters.grid.views import FORECASTER, forecast_median
 
 
 class ApiError(Exception):
@@ -38,6 +40,8 @@ def create_api(*, store: GridStore, staleness_limit_seconds: float, clock: Calla
         views = store.views()
         view = views.get(zone)
         found = view.series if view is not None else ()
+        if not found and view is not None and view.forecast is not None:
+            return ()  # only gridshift's own forecast so far: /forecast can answer from it
         if not found and zone in configured_zones:
             raise ApiError(503, f"no data held for {zone!r} yet: its fetches have not succeeded "
                            "(see gridshift_grid_fetch_errors_total and the exporter's log)")
@@ -71,6 +75,13 @@ def create_api(*, store: GridStore, staleness_limit_seconds: float, clock: Calla
         wanted = request.args.get("source")
         candidates = [s for s in series_of(zone) if fresh(s, now) and s.basis != "consumption"
                       and (wanted is None or s.source == wanted)]
+        own = store.views()[zone].forecast if zone in store.views() else None
+        bands: dict[int, ForecastPoint] = {}
+        if own is not None and own.points and now - own.issued <= staleness_limit_seconds and (
+                wanted == FORECASTER or (wanted is None and not own.fallback)):
+            # gridshift's own forecast first (persistence only when asked for by name): windows on its P50
+            candidates.insert(0, forecast_median(zone, own))
+            bands = {p.start: p for p in own.points}
         if not candidates:
             raise ApiError(503, f"no current forecast for {zone!r}" + (f" from {wanted!r}" if wanted else ""))
         series = candidates[0]
@@ -86,10 +97,16 @@ def create_api(*, store: GridStore, staleness_limit_seconds: float, clock: Calla
             "optimalDataPoints": [{"location": zone, "timestamp": _iso(best.start),
                                    "duration": int((best.end - best.start) // 60), "value": round(best.mean_grams_per_kwh, 3)}],
             "forecastData": [{"location": zone, "timestamp": _iso(p.start), "duration": _minutes(step_minutes),
-                              "value": round(p.grams_per_kwh, 3)} for p in series.ahead(now, end - now)],
+                              "value": round(p.grams_per_kwh, 3), **_band(bands.get(p.start) if series.source == FORECASTER else None)}
+                             for p in series.ahead(now, end - now)],
         }])
 
     return api
+
+
+def _band(point: ForecastPoint | None) -> dict[str, float]:
+    """The forecaster's P10 and P90 beside its P50 (`value`)."""
+    return {} if point is None else {"p10": round(point.p10, 3), "p90": round(point.p90, 3)}
 
 
 def _minutes(value: float) -> int | float:

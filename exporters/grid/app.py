@@ -1,28 +1,35 @@
-"""Assemble the grid exporter: sources and providers, refresher, snapshot, collector, web app."""
+"""Assemble the grid exporter: sources and providers, refresher, snapshot, collector, web app,
+and the forecaster with the history it reads (the ENTSO-E backfill, live observations, a replay's past)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
-from gridshift.config import Config
+from gridshift.config import Config, GridSettings
 from gridshift.exporters.grid.api import create_api
+from gridshift.exporters.grid.backfill import HistoryStore
 from gridshift.exporters.grid.collector import GridCollector
 from gridshift.exporters.grid.derive import Derivation
 from gridshift.exporters.grid.entsoe_pipeline import EntsoePipeline
 from gridshift.exporters.grid.factors import emission_factors
+from gridshift.exporters.grid.forecasting.model import Fuel
+from gridshift.exporters.grid.history import BackfillRunner, HistoryBook, entsoe_day_fetcher
 from gridshift.exporters.grid.instruments import GridInstruments
 from gridshift.exporters.grid.providers import IntensityProvider, provider_jobs
 from gridshift.exporters.grid.providers.build import build_providers
+from gridshift.exporters.grid.providers.replay import ReplayProvider
 from gridshift.exporters.grid.refresher import Refresher
 from gridshift.exporters.grid.snapshot import GridStore
 from gridshift.exporters.grid.sources.entsoe import EntsoeSource
-from gridshift.exporters.grid.views import series_dataset
+from gridshift.exporters.grid.views import FORECASTER, series_dataset
+from gridshift.exporters.grid.zone_forecasts import ZoneForecaster
 from gridshift.secrets import Secret
 from gridshift.web import create_app
 
@@ -35,6 +42,28 @@ class GridExporter:
     registry: CollectorRegistry
     entsoe: EntsoePipeline
     providers: list[IntensityProvider]
+    forecaster: ZoneForecaster
+    history: HistoryBook
+    backfill: BackfillRunner
+
+    @property
+    def loop(self) -> ExporterLoop:
+        """What runs beside the HTTP server: the refresher and the backfill."""
+        return ExporterLoop(self.refresher, self.backfill)
+
+
+@dataclass(frozen=True)
+class ExporterLoop:
+    refresher: Refresher
+    backfill: BackfillRunner
+
+    def start(self) -> None:
+        self.refresher.start()
+        self.backfill.start()
+
+    def stop(self) -> None:
+        self.backfill.stop()
+        self.refresher.stop()
 
 
 def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.time) -> GridExporter:
@@ -50,24 +79,65 @@ def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.tim
         settings=grid.entsoe,
     )
     providers = build_providers(grid)
+    factors = emission_factors(grid.emission_factors)
+    settings = grid.forecaster
+    history_store = HistoryStore(Path(settings.history_folder) if settings.history_folder else None)
+    backfill = BackfillRunner(zones=grid.entsoe.zones if settings.enabled else (), store=history_store,
+                              fetch=entsoe_day_fetcher(entsoe.source, factors), days=settings.history_days,
+                              per_minute=settings.requests_per_minute, clock=clock)
+    replay = next((p for p in providers if isinstance(p, ReplayProvider)), None)
+    history = HistoryBook(history_store, recent=backfill.recent, replay=replay, inputs=store.current,
+                          max_days=max(35, settings.history_days))
+    forecaster = ZoneForecaster(history=ObservingHistory(history, store), refit_seconds=settings.refit_hours * 3600)
     jobs = entsoe.jobs() + [job for provider in providers for job in provider_jobs(provider)]
+    jobs += forecaster.jobs(forecast_zones(grid), issue_seconds=settings.issue_seconds)
     refresher = Refresher(
-        jobs=jobs, store=store, derivation=Derivation.of(grid.entsoe, emission_factors(grid.emission_factors)),
+        jobs=jobs, store=store, derivation=Derivation.of(grid.entsoe, factors),
         instruments=GridInstruments(registry), backoff=grid.backoff, max_workers=grid.max_concurrent_requests,
         clock=clock,
     )
     registry.register(GridCollector(
         store=store, staleness_limit_seconds=grid.staleness_limit_seconds, forecast=grid.forecast,
-        thresholds=grid.thresholds, clock=clock,
+        thresholds=grid.thresholds, clock=clock, backfill=lambda: backfill.status if backfill.zones else None,
     ))
 
     def readiness() -> tuple[bool, dict[str, Any]]:
         held = {f"{zone}/{source}/{dataset}" for zone, source, dataset in store.current()}
         held |= {f"{zone}/{series.source}/{series_dataset(series)}" for zone, view in store.views().items()
                  for series in view.series}
-        return refresher.first_round_done, {"jobs": len(refresher.jobs), "datasets_held": sorted(held)}
+        status = backfill.status
+        return refresher.first_round_done, {"jobs": len(refresher.jobs), "datasets_held": sorted(held), "backfill": {
+            "planned": status.planned, "done": status.done, "failed": status.failed, "pending": status.pending,
+            "running": status.running}}
 
     app = create_app(registry=registry, readiness=readiness, name="gridshift-exporter")
     app.register_blueprint(create_api(store=store, staleness_limit_seconds=grid.staleness_limit_seconds, clock=clock,
                                       configured_zones=frozenset(job.zone for job in jobs)))
-    return GridExporter(app=app, refresher=refresher, store=store, registry=registry, entsoe=entsoe, providers=providers)
+    return GridExporter(app=app, refresher=refresher, store=store, registry=registry, entsoe=entsoe, providers=providers,
+                        forecaster=forecaster, history=history, backfill=backfill)
+
+
+def forecast_zones(grid: GridSettings) -> list[str]:
+    """Every zone with a history to learn from: all but static ones (a constant needs no forecast)."""
+    if not grid.forecaster.enabled:
+        return []
+    zones = [*grid.entsoe.zones, *grid.ukgrid.zones, *grid.electricitymaps.zones, *grid.replay.zones]
+    return list(dict.fromkeys(zones))
+
+
+class ObservingHistory:
+    """The HistoryBook as the forecaster reads it, fed first with the zone's newest actual points: the
+    forecast job is what observes, so the refresher needs no callback."""
+
+    def __init__(self, book: HistoryBook, store: GridStore) -> None:
+        self.book, self.store = book, store
+
+    def intensity(self, zone: str, now: float) -> list[tuple[int, float]]:
+        view = self.store.views().get(zone)
+        actual = next((s for s in view.series if s.basis != "consumption" and s.source != FORECASTER), None) if view else None
+        if actual is not None:
+            self.book.observe(zone, actual.points, now=now)
+        return self.book.intensity(zone, now)
+
+    def fuel(self, zone: str, now: float) -> Fuel | None:
+        return self.book.fuel(zone, now)

@@ -10,17 +10,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gridshift import names
 from gridshift.config import ForecastSettings, ZoneThresholds
 from gridshift.durations import format_duration
+from gridshift.exporters.grid.backfill import BackfillStatus
 from gridshift.exporters.grid.forecast import greenest_window, quantile
 from gridshift.exporters.grid.production_types import production_type_name
 from gridshift.exporters.grid.records import IntensitySeries
 from gridshift.exporters.grid.snapshot import GridStore
-from gridshift.exporters.grid.views import ZoneView
+from gridshift.exporters.grid.views import FORECASTER, QUANTILES, ZoneView, forecast_median
 
 
 def _gauge(name: str, documentation: str, *labels: str) -> GaugeMetricFamily:
@@ -39,6 +40,11 @@ class _Families:
     best_window_start: GaugeMetricFamily
     best_window_mean: GaugeMetricFamily
     threshold: GaugeMetricFamily
+    forecast_band: GaugeMetricFamily
+    forecaster_fallback: GaugeMetricFamily
+    forecaster_issued: GaugeMetricFamily
+    backfill_days: GaugeMetricFamily
+    backfill_errors: CounterMetricFamily
 
     @classmethod
     def empty(cls) -> _Families:
@@ -62,9 +68,20 @@ class _Families:
                                     "gCO2eq/kWh.", zone, source, names.DURATION),
             threshold=_gauge(names.CARBON_INTENSITY_THRESHOLD, "The zone's alert threshold per level, gCO2eq/kWh "
                              "(relative thresholds follow the forecast window's quantile).", zone, names.LEVEL),
+            forecast_band=_gauge(names.CARBON_INTENSITY_FORECAST_BAND, "gridshift's forecast `horizon` ahead: its "
+                                 "P10, P50 and P90 (`quantile` 0.1, 0.5, 0.9), gCO2eq/kWh.", zone, source, names.HORIZON,
+                                 names.QUANTILE),
+            forecaster_fallback=_gauge(names.FORECASTER_FALLBACK, "1 while the zone's forecast is persistence (too "
+                                       "little history for the model), else 0.", zone),
+            forecaster_issued=_gauge(names.FORECASTER_ISSUED, "Unix time of the hour the zone's forecast starts at.",
+                                     zone),
+            backfill_days=_gauge(names.BACKFILL_DAYS, "(zone, dataset, day) requests of the history backfill at "
+                                 "start, by state: done, failed, pending.", "state"),
+            backfill_errors=CounterMetricFamily(names.BACKFILL_ERRORS, "Failed backfill requests by reason "
+                                                "(a ban's rate_limited included).", labels=[names.REASON]),
         )
 
-    def all(self) -> list[GaugeMetricFamily]:
+    def all(self) -> list[GaugeMetricFamily | CounterMetricFamily]:
         return list(vars(self).values())
 
 
@@ -73,8 +90,10 @@ LEVELS = ("high", "critical", "low")
 
 class GridCollector(Collector):
     def __init__(self, *, store: GridStore, staleness_limit_seconds: float, forecast: ForecastSettings,
-                 thresholds: Mapping[str, ZoneThresholds] | None = None, clock: Callable[[], float] = time.time) -> None:
+                 thresholds: Mapping[str, ZoneThresholds] | None = None, clock: Callable[[], float] = time.time,
+                 backfill: Callable[[], BackfillStatus | None] = lambda: None) -> None:
         self.store = store
+        self.backfill = backfill
         self.staleness_limit_seconds = staleness_limit_seconds
         self.forecast_settings = forecast
         self.thresholds = thresholds or {}
@@ -92,7 +111,18 @@ class GridCollector(Collector):
             quantiles = [found for series in view.series if (found := self._add_intensity(families, series, now)) is not None]
             if quantiles:
                 self._add_thresholds(families, zone, quantiles)
+            self._add_forecaster(families, view, now)
+        self._add_backfill(families)
         return iter(families.all())
+
+    def _add_backfill(self, families: _Families) -> None:
+        status = self.backfill()
+        if status is None:  # no ENTSO-E zone: nothing to backfill
+            return
+        for state, count in (("done", status.done), ("failed", status.failed), ("pending", status.pending)):
+            families.backfill_days.add_metric([state], count)
+        for reason, count in sorted(status.errors.items()):
+            families.backfill_errors.add_metric([reason], count)
 
     def _fresh(self, timestamp: int, now: float) -> bool:
         return now - timestamp <= self.staleness_limit_seconds
@@ -137,6 +167,27 @@ class GridCollector(Collector):
             if point is not None:
                 families.forecast.add_metric([zone, source, format_duration(horizon)], point.grams_per_kwh)
         return self._add_window(families, series, now)
+
+    def _add_forecaster(self, families: _Families, view: ZoneView, now: float) -> None:
+        """gridshift's own forecast of the zone: P50 by horizon as the contract's forecast series, the
+        band, and the window's quantiles and greenest windows on P50; nothing once it is stale."""
+        forecast = view.forecast
+        if forecast is None or not forecast.points or not self._fresh(forecast.issued, now):
+            return
+        zone = view.zone
+        families.forecaster_fallback.add_metric([zone], 1.0 if forecast.fallback else 0.0)
+        families.forecaster_issued.add_metric([zone], forecast.issued)
+        median = forecast_median(zone, forecast)
+        for horizon in names.FORECAST_HORIZONS:
+            point = median.at(now + horizon)
+            if point is None:
+                continue
+            hour = forecast.points[median.points.index(point)]
+            labels = [zone, FORECASTER, format_duration(horizon)]
+            families.forecast.add_metric(labels, hour.p50)
+            for q, field in QUANTILES:
+                families.forecast_band.add_metric([*labels, f"{q:g}"], getattr(hour, field))
+        self._add_window(families, median, now)
 
     def _add_window(self, families: _Families, series: IntensitySeries, now: float) -> dict[str, float]:
         """Quantiles and best windows of the coming forecast window; returns the quantiles by `pNN`."""

@@ -28,7 +28,7 @@ from gridshift.exporters.grid import datasets, forecast, intensity, mix
 from gridshift.exporters.grid.datasets import SOURCE as ENTSOE
 from gridshift.exporters.grid.production_types import is_renewable
 from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries, make_series
-from gridshift.exporters.grid.snapshot import PROVIDED, InputKey, Inputs, held, provided_key
+from gridshift.exporters.grid.snapshot import PROVIDED, InputKey, Inputs, forecast_key, held, provided_key
 from gridshift.exporters.grid.views import DataTimestamp, ZoneView, source_rank
 
 T = TypeVar("T")
@@ -82,6 +82,7 @@ def derive_zone(zone: str, inputs: Inputs, *, previous: ZoneView | None, how: De
         load=_value(inputs, datasets.LOAD.key(zone)),
         timestamps=_timestamps(zone, inputs, how),
         series=tuple(series),
+        forecast=_value(inputs, forecast_key(zone)),
     )
 
 

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 
+from gridshift.exporters.grid.forecasting.model import Forecast
 from gridshift.exporters.grid.records import IntensitySeries
-from gridshift.exporters.grid.views import ZoneView
+from gridshift.exporters.grid.views import FORECASTER, ZoneView
 from gridshift.snapshot import SnapshotStore
 
 T = TypeVar("T")
@@ -47,6 +48,11 @@ PROVIDED = "intensity"  # the dataset under which a provider's job holds its ser
 def provided_key(zone: str, source: str) -> InputKey[IntensitySeries]:
     """Where a provider (UK National Grid, Electricity Maps, replay, static) holds a zone's series."""
     return InputKey(zone, source, PROVIDED)
+
+
+def forecast_key(zone: str) -> InputKey[Forecast]:
+    """Where the forecaster's job holds a zone's forecast."""
+    return InputKey(zone, FORECASTER, "forecast")
 
 
 def held(inputs: Inputs, key: InputKey[T]) -> Held[T] | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gridshift.exporters.grid.forecasting.model import Forecast
 from gridshift.exporters.grid.mix import GenerationMix, Reading
-from gridshift.exporters.grid.records import IntensitySeries
+from gridshift.exporters.grid.records import IntensityPoint, IntensitySeries
 
 # Which series answers first when a zone has several: the forecast a relative threshold follows,
 # the API's forecast, the order of the API's values.
@@ -36,8 +37,8 @@ class ZoneView:
 
     `generation`, `renewable_share` and `load` are ENTSO-E's (the only upstream that publishes
     a mix); `series` holds every intensity series of the zone, from every source and basis,
-    ranked by SOURCE_PREFERENCE and then basis. A per-zone forecast goes here as one more field,
-    computed in `derive.derive_zone` from the same inputs.
+    ranked by SOURCE_PREFERENCE and then basis. `forecast` is gridshift's own forecast of the
+    zone (P10/P50/P90 hourly, zone_forecasts.py), held like a fetched input.
     """
 
     zone: str
@@ -46,9 +47,20 @@ class ZoneView:
     load: Reading | None = None  # the newest actual total load
     timestamps: tuple[DataTimestamp, ...] = ()  # of each dataset held, by source and dataset
     series: tuple[IntensitySeries, ...] = ()
+    forecast: Forecast | None = None
 
     def intensity(self, source: str, basis: str) -> IntensitySeries | None:
         return next((s for s in self.series if s.source == source and s.basis == basis), None)
+
+
+FORECASTER = "forecaster"  # the source label of gridshift's own forecast
+QUANTILES = ((0.1, "p10"), (0.5, "p50"), (0.9, "p90"))  # of each forecast hour
+
+
+def forecast_median(zone: str, forecast: Forecast) -> IntensitySeries:
+    """The forecast's P50 as a series (what greenest windows and window quantiles are computed on)."""
+    return IntensitySeries(zone=zone, source=FORECASTER, basis="provider", resolution_seconds=3600,
+                           points=tuple(IntensityPoint(p.start, p.p50, forecast=True) for p in forecast.points))
 
 
 def series_dataset(series: IntensitySeries) -> str:

@@ -132,8 +132,8 @@ class Loop:
         }}, env={"ENTSOE_API_KEY": "replay-needs-no-token"})
         self.exporter = build_grid_exporter(config)
         self.exporter_url = self._serve(self.exporter.app)
-        self.exporter.refresher.start()
-        self._stack.callback(self.exporter.refresher.stop)
+        self.exporter.loop.start()
+        self._stack.callback(self.exporter.loop.stop)
 
     def _start_power_exporter(self) -> None:
         dump = read_dump((self.settings.trace.parent.parent / DUMP).read_text(encoding="utf-8"))

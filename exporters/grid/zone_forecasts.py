@@ -1,0 +1,92 @@
+"""gridshift's own forecast of each zone (source `forecaster`): one refresh job per zone.
+
+Every `issue_seconds` (hourly by default) the job re-issues the zone's forecast from the newest
+history, so the level it starts from is an hour old at most; the model under it is refitted every
+`refit_seconds` (daily), or at every issue while the zone has too little history for a model (the
+fallback is persistence, flagged in the forecast and in a metric). What the job returns is held
+like any fetched input, and the derive step puts it in the zone's view, so the collector and the
+JSON API read it as they read everything else. A failure is a FetchError("internal"): the
+refresher backs off, and no forecast older than the staleness limit is published.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from gridshift.exporters.grid.errors import FetchError
+from gridshift.exporters.grid.forecasting.model import Fuel, History, Model, Settings, fit
+from gridshift.exporters.grid.forecasting.model import Forecast as Forecast
+from gridshift.exporters.grid.jobs import Job
+from gridshift.exporters.grid.snapshot import forecast_key
+
+log = logging.getLogger(__name__)
+
+
+class ZoneHistory(Protocol):
+    """What a forecast is made from: a zone's hourly intensity before `now`, and the TSO's day-ahead
+    forecasts (wind, solar) past and ahead where published."""
+
+    def intensity(self, zone: str, now: float) -> list[tuple[int, float]]: ...
+
+    def fuel(self, zone: str, now: float) -> Fuel | None: ...
+
+
+@dataclass(frozen=True)
+class Fitted:
+    model: Model
+    at: float
+    seconds: float  # how long the fit took (logged; benchmarks measure it)
+
+
+class ZoneForecaster:
+    def __init__(self, *, history: ZoneHistory, refit_seconds: float = 86400.0, hours: int = 48,
+                 settings: Settings | None = None, fitter: Callable[..., Model] = fit) -> None:
+        self.history = history
+        self.refit_seconds = refit_seconds
+        self.hours = hours
+        self.settings = settings or Settings()
+        self._fit = fitter
+        self._fitted: dict[str, Fitted] = {}
+        self._lock = threading.Lock()  # jobs of different zones run in parallel; each zone's runs do not
+
+    def fitted(self, zone: str) -> Fitted | None:
+        with self._lock:
+            return self._fitted.get(zone)
+
+    def issue(self, zone: str, now: float) -> Forecast:
+        points = self.history.intensity(zone, now)
+        history = History([t for t, _ in points], [v for _, v in points])
+        fuel = self.history.fuel(zone, now)
+        try:
+            model = self._model(zone, now, history, fuel)
+            forecast = model.predict(now=now, hours=self.hours, history=history, fuel=fuel)
+        except Exception as error:  # a model bug must not stop the exporter: no forecast, an error counted
+            log.exception("forecaster: %s failed", zone)
+            raise FetchError("internal", f"forecaster for {zone} failed: {type(error).__name__}: {error}") from error
+        if not forecast.points:
+            raise FetchError("no_data", f"forecaster for {zone}: {forecast.reason}")
+        return forecast
+
+    def _model(self, zone: str, now: float, history: History, fuel: Fuel | None) -> Model:
+        current = self.fitted(zone)
+        if current is not None and not current.model.fallback and now - current.at < self.refit_seconds:
+            return current.model
+        started = time.perf_counter()
+        model = self._fit(history=history, now=now, fuel=fuel, settings=self.settings)
+        fitted = Fitted(model, now, time.perf_counter() - started)
+        with self._lock:
+            self._fitted[zone] = fitted
+        if model.fallback:
+            log.info("forecaster: %s falls back to persistence: %s", zone, model.fallback_reason)
+        else:
+            log.info("forecaster: %s fitted in %.1f s (%d training rows, %d bytes held)", zone, fitted.seconds,
+                     model.training_rows, model.size_bytes)
+        return model
+
+    def jobs(self, zones: Iterable[str], *, issue_seconds: float = 3600.0) -> list[Job[Forecast]]:
+        return [Job(forecast_key(zone), issue_seconds, lambda now, zone=zone: self.issue(zone, now)) for zone in zones]
