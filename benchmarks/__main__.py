@@ -14,6 +14,7 @@ BENCHMARKS: tuple[str, ...] = ("grid_exporter", "forecast_error")
 BENCHMARKS += ("power_aggregation",)  # issue 5: namespace power exporter
 BENCHMARKS += ("action_service",)  # issue 6: action service
 BENCHMARKS += ("savings",)  # issue 10: carbon saved, about 7 minutes
+BENCHMARKS += ("forecast", "forecaster_exporter")  # issue 16: forecast accuracy (about 8 minutes), in the exporter
 
 
 def main() -> int:

@@ -201,7 +201,7 @@ class ForecasterSettings:
     enabled: bool = True
     issue_seconds: float = 300.0  # re-issued from the newest history this often (cheap)
     refit_hours: float = 24.0  # the model under it is refitted this often (a few seconds a zone)
-    history_days: int = 28  # ENTSO-E days backfilled at start (A75 and A69)
+    history_days: int = 90  # ENTSO-E days backfilled at start (A75 and A69), newest first
     history_folder: str = ""  # a volume for the backfilled days: a restart resumes; "" keeps them in memory
     requests_per_minute: int = 100  # the backfill's pace (ENTSO-E allows 400 a minute per token)
 

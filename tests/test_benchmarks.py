@@ -25,6 +25,18 @@ def test_forecast_error_benchmark_runs():
     assert result.stdout.count("persistence 24 h") == 5  # one row per recorded trace
 
 
+def test_forecaster_exporter_benchmark_runs(tmp_path):
+    import json
+
+    output = tmp_path / "forecaster.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.forecaster_exporter", "--zones", "3", "--output", str(output)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    measured = json.loads(output.read_text())
+    assert (measured["zones"], measured["models"]) == (3, 3) and measured["fit_seconds"]["max"] > 0
+    assert "every zone fitted and forecast" in result.stdout
+
+
 def test_action_service_benchmark_runs(tmp_path):
     import json
 

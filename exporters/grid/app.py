@@ -87,7 +87,7 @@ def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.tim
                               per_minute=settings.requests_per_minute, clock=clock)
     replay = next((p for p in providers if isinstance(p, ReplayProvider)), None)
     history = HistoryBook(history_store, recent=backfill.recent, replay=replay, inputs=store.current,
-                          max_days=max(35, settings.history_days))
+                          max_days=settings.history_days)
     forecaster = ZoneForecaster(history=ObservingHistory(history, store), refit_seconds=settings.refit_hours * 3600)
     jobs = entsoe.jobs() + [job for provider in providers for job in provider_jobs(provider)]
     jobs += forecaster.jobs(forecast_zones(grid), issue_seconds=settings.issue_seconds)

@@ -1,0 +1,131 @@
+"""The forecaster inside the grid exporter: fit time per zone on one core, and what 40 zones cost in memory.
+
+Issue 16 asks: the exporter refits at least daily, a fit under 5 s per zone on one core, and the
+exporter's RSS up by under 60 MB for 40 zones. This builds the real grid exporter with `--zones`
+replay zones (default 40) over every trace file in `--data` (default the repository's
+data/intensity: a month or more each; any trace files gridshift's replay reads will do), each
+zone starting at a different moment with at least `--history-days` of the trace before it, runs
+every zone's forecast job once (a fit and a prediction, as at the first daily refit), and reports
+the fit times and the resident memory before the exporter, after it is built, and after the fits.
+LightGBM runs on one thread (Settings.threads); OMP_NUM_THREADS is set to 1 as well.
+
+Run: .venv/bin/python -m benchmarks.forecaster_exporter [--zones 40] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from benchmarks.common import (  # noqa: E402 (the thread count must be set before numpy and LightGBM load)
+    aligned_table,
+    mib,
+    peak_rss_bytes,
+    percentile,
+    print_table_and_took,
+    provenance,
+    quiet_logging,
+    rss_bytes,
+    write_result,
+)
+from gridshift.recordings import REPO_DATA_DIR  # noqa: E402
+
+DAY = 86400
+
+
+def replay_zones(data: Path, count: int, history_days: int) -> dict[str, dict[str, Any]]:
+    """`count` replay zones over the trace files of `data`, each starting `history_days` or more into its trace."""
+    from gridshift.exporters.grid.traces import load_trace
+
+    traces = [load_trace(path) for path in sorted(data.glob("*.csv"))]
+    usable = [t for t in traces if t.end - t.start > (history_days + 2) * DAY]
+    if not usable:
+        raise SystemExit(f"no trace in {data} spans more than {history_days + 2} days")
+    zones = {}
+    for i in range(count):
+        trace = usable[i % len(usable)]
+        room = (trace.end - trace.start) - (history_days + 2) * DAY
+        start = trace.start + history_days * DAY + (i // len(usable)) * 3 * 3600 % max(room, 1)
+        zones[f"Z{i:02d}"] = {"file": trace.path, "speed": 1,
+                              "start": datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%MZ")}
+    return zones
+
+
+def run(*, zones: int, data: Path, history_days: int) -> dict[str, Any]:
+    memory = {"start": rss_bytes()}
+    from gridshift.config import build_config
+    from gridshift.exporters.grid.app import build_grid_exporter
+
+    config = build_config({"grid": {"replay": {"zones": replay_zones(data, zones, history_days)}}}, env={})
+    memory["imports"] = rss_bytes()
+    exporter = build_grid_exporter(config)
+    forecast_jobs = [job for job in exporter.refresher.jobs if job.source == "forecaster"]
+    for job in exporter.refresher.jobs:
+        if job.source != "forecaster":
+            exporter.refresher.refresh(job)  # every replay fetched once: t0 fixed, the series held
+    memory["built"] = rss_bytes()
+    import lightgbm  # noqa: F401 (measured apart: it also loads scikit-learn when that is installed)
+
+    memory["lightgbm"] = rss_bytes()
+    began = time.perf_counter()
+    for job in forecast_jobs:
+        exporter.refresher.refresh(job)
+    fit_wall = time.perf_counter() - began
+    memory["fitted"] = rss_bytes()
+    fitted = [exporter.forecaster.fitted(job.zone) for job in forecast_jobs]
+    models = [f for f in fitted if f is not None and not f.model.fallback]
+    seconds = [f.seconds for f in models]
+    return {
+        **provenance("forecaster_exporter", 16, datetime.now(timezone.utc), None, ["exporters", "gridshift"]),
+        "zones": zones, "models": len(models), "fallbacks": len(fitted) - len(models),
+        "fit_seconds": {"p50": percentile(seconds, 50), "max": max(seconds), "all_zones_wall": fit_wall} if seconds else {},
+        "model_bytes": {"max": max(f.model.size_bytes for f in models), "sum": sum(f.model.size_bytes for f in models)}
+        if models else {},
+        "memory_rss_bytes": memory, "memory_peak_rss_bytes": peak_rss_bytes(),
+        "scikit_learn_loaded": "sklearn" in sys.modules,
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    memory, fit, size = result["memory_rss_bytes"], result["fit_seconds"], result["model_bytes"]
+    rows = [
+        ("zones", f"{result['zones']} ({result['models']} models, {result['fallbacks']} persistence)"),
+        ("fit per zone, one thread", f"p50 {fit['p50']:.2f} s, max {fit['max']:.2f} s" if fit else "-"),
+        ("fit of every zone", f"{fit['all_zones_wall']:.1f} s wall" if fit else "-"),
+        ("model held per zone", f"max {size['max'] / 1024:.0f} KiB, all {mib(size['sum'])}" if size else "-"),
+        ("RSS: start / imports / exporter built", f"{mib(memory['start'])} / {mib(memory['imports'])} / {mib(memory['built'])}"),
+        ("RSS: LightGBM imported", f"+{mib(memory['lightgbm'] - memory['built'])}"
+         + (" (scikit-learn came with it: installed here, not in the image)" if result["scikit_learn_loaded"] else "")),
+        ("RSS: every zone fitted and forecast", f"+{mib(memory['fitted'] - memory['lightgbm'])}"),
+        ("peak RSS", mib(result["memory_peak_rss_bytes"])),
+    ]
+    return aligned_table(("measure", "value"), rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zones", type=int, default=40)
+    parser.add_argument("--data", type=Path, default=REPO_DATA_DIR / "intensity", help="a folder of trace files")
+    parser.add_argument("--history-days", type=int, default=21, help="trace days before each zone's start")
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"benchmarks.forecaster_exporter: no folder {args.data}", file=sys.stderr)
+        return 2
+    quiet_logging("gridshift")
+    began = time.perf_counter()
+    result = run(zones=args.zones, data=args.data, history_days=args.history_days)
+    output = write_result(result, "forecaster_exporter", datetime.now(timezone.utc), args.output)
+    print_table_and_took(table(result), time.perf_counter() - began, output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
