@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 from gridshift.config import EntsoeSettings
 from gridshift.exporters.grid import datasets, mix
 from gridshift.exporters.grid.datasets import Dataset
-from gridshift.exporters.grid.errors import FetchError
 from gridshift.exporters.grid.jobs import Job
-from gridshift.exporters.grid.parse import NoDataAcknowledgement, ParseError, RejectedRequest, parse_document
+from gridshift.exporters.grid.errors import as_fetch_errors
+from gridshift.exporters.grid.parse import parse_document
 from gridshift.exporters.grid.sources.entsoe import EntsoeSource
 
 R = TypeVar("R")
@@ -46,13 +46,7 @@ class EntsoePipeline:
         start, end = dataset.window(datetime.fromtimestamp(now, timezone.utc), self.settings)
         text = self.source.fetch(dataset=dataset.name, zone=zone, start=start, end=end, neighbour=neighbour)
         what = f"{dataset.name} of {zone}" + (f" from {neighbour}" if neighbour else "")
-        try:
+        with as_fetch_errors(what):
             document = parse_document(text)
             mix.require_document(document, document_type=dataset.document_type, process_type=dataset.process_type)
             return dataset.reduce(document, self.settings)
-        except NoDataAcknowledgement as ack:
-            raise FetchError("no_data", f"ENTSO-E has no {what}: {ack}") from None
-        except RejectedRequest as rejected:
-            raise FetchError("rejected", f"ENTSO-E rejected the request for {what}: {rejected}") from None
-        except ParseError as error:
-            raise FetchError("malformed", f"unreadable payload for {what}: {error}") from None

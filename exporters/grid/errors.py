@@ -22,10 +22,13 @@ upstream. Pure: no HTTP client is imported here.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Literal, get_args
+
+from gridshift.exporters.grid.parse import NoDataAcknowledgement, ParseError, RejectedRequest
 
 Reason = Literal[
     "no_data", "unauthorized", "rate_limited", "server_error", "client_error",
@@ -120,3 +123,17 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
     value = value.strip() if value is not None else None
     return value or None
+
+
+@contextmanager
+def as_fetch_errors(what: str) -> Iterator[None]:
+    """Reading an ENTSO-E answer about `what`: its acknowledgements and unreadable payloads as the
+    FetchError the refresher and the backfill count (no_data, rejected, malformed)."""
+    try:
+        yield
+    except NoDataAcknowledgement as ack:
+        raise FetchError("no_data", f"ENTSO-E has no {what}: {ack}") from None
+    except RejectedRequest as rejected:
+        raise FetchError("rejected", f"ENTSO-E rejected the request for {what}: {rejected}") from None
+    except ParseError as error:
+        raise FetchError("malformed", f"unreadable payload for {what}: {error}") from None

@@ -38,7 +38,7 @@ from typing import Protocol
 
 from gridshift.exporters.grid import datasets as grid_datasets
 from gridshift.exporters.grid.backfill import DAY, Backfill, BackfillStatus, Chunk, HistoryStore, Series, plan
-from gridshift.exporters.grid.errors import FetchError
+from gridshift.exporters.grid.errors import FetchError, as_fetch_errors
 from gridshift.exporters.grid.forecasting.model import Fuel
 from gridshift.exporters.grid.intensity import mix_intensity
 from gridshift.exporters.grid.mix import Profile, require_document
@@ -46,9 +46,7 @@ from gridshift.exporters.grid.pacing import RequestPacer
 from gridshift.exporters.grid.parse import (
     Document,
     Interval,
-    NoDataAcknowledgement,
     ParseError,
-    RejectedRequest,
     parse_document,
 )
 from gridshift.exporters.grid.records import IntensityPoint
@@ -187,15 +185,8 @@ def entsoe_day_fetcher(source: DaySource, factors: Mapping[str, float]) -> Calla
 
     def fetch(chunk: Chunk) -> Series:
         text = source.fetch(dataset=chunk.dataset, zone=chunk.zone, start=_utc(chunk.start), end=_utc(chunk.end))
-        what = f"backfill of {chunk.dataset} for {chunk.zone} on {_utc(chunk.start):%Y-%m-%d}"
-        try:
+        with as_fetch_errors(f"the backfill of {chunk.dataset} for {chunk.zone} on {_utc(chunk.start):%Y-%m-%d}"):
             return day_series(chunk.dataset, text, factors, start=chunk.start, end=chunk.end)
-        except NoDataAcknowledgement as ack:
-            raise FetchError("no_data", f"ENTSO-E has no {what}: {ack}") from None
-        except RejectedRequest as rejected:
-            raise FetchError("rejected", f"ENTSO-E rejected the {what}: {rejected}") from None
-        except ParseError as error:
-            raise FetchError("malformed", f"unreadable payload for the {what}: {error}") from None
 
     return fetch
 
