@@ -94,6 +94,8 @@ def run(*, scrapes: int, parse_runs: int, warm_rounds: int, zones: Sequence[str]
                 "grid": {
                     "entsoe": {"zones": list(zones), "endpoint": fake.url, "timeout_seconds": 10},
                     "staleness_limit_seconds": STALENESS_LIMIT_SECONDS,
+                    # the ENTSO-E refresh and the scrape alone; the forecaster: benchmarks.forecaster_exporter
+                    "forecaster": {"enabled": False},
                 }
             },
             env={"ENTSOE_API_KEY": TOKEN},
