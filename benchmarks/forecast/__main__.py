@@ -74,7 +74,8 @@ def load(job: Job) -> data.Emissions:
     return data.Emissions(job.emissions, data._hourly(hours, values), None)
 
 
-def run_job(job: Job, *, period: str, refit_days: int, learner_name: str = "lightgbm") -> dict:
+def run_job(job: Job, *, period: str, refit_days: int, learner_name: str = "lightgbm", use_mix: bool = True,
+            settings: object = None) -> dict:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from benchmarks.forecast.candidates import LEARNERS, SETTINGS
 
@@ -85,7 +86,7 @@ def run_job(job: Job, *, period: str, refit_days: int, learner_name: str = "ligh
     baselines = [readers[name](path) for name, path in sorted(job.baselines.items())]
     issues = issues_for(emissions.intensity.hours, period)
     actual, result = protocol.run(emissions=emissions, fuel=fuel, issues=issues, baselines=baselines, refit_days=refit_days,
-                                  settings=SETTINGS, learner=LEARNERS[learner_name])
+                                  settings=settings or SETTINGS, learner=LEARNERS[learner_name], use_mix=use_mix)
     out = {"name": job.name, "target": job.target, "file": job.emissions.name, "fuel": sorted(fuel),
            "period": [datetime.fromtimestamp(int(issues[0]) * 3600, timezone.utc).date().isoformat(),
                       datetime.fromtimestamp(int(issues[-1]) * 3600, timezone.utc).date().isoformat()],
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", choices=("test", "validation"), default="test")
     parser.add_argument("--refit-days", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--no-mix", action="store_true", help="leave the production per source out of the history")
     parser.add_argument("--learner", default="lightgbm", help="candidate learner (benchmarks/forecast/candidates.py)")
     parser.add_argument("--only", help="comma-separated job names (with the shared data)")
     args = parser.parse_args(argv)
@@ -176,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(jobs)} jobs, {args.period} period, refit every {args.refit_days} days, {args.jobs} processes", flush=True)
     results: list[dict] = []
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(run_job, job, period=args.period, refit_days=args.refit_days, learner_name=args.learner)
+        futures = [pool.submit(run_job, job, period=args.period, refit_days=args.refit_days, learner_name=args.learner,
+                               use_mix=not args.no_mix)
                    for job in jobs]
         for k, future in enumerate(futures, 1):
             r = future.result()

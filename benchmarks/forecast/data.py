@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,7 @@ class Emissions:
     path: Path
     intensity: Series
     generation: Series | None  # total production (sum over sources), hourly
+    mix: dict[str, Series] = field(default_factory=dict)  # production per source, hourly (the columns as named)
 
 
 def read_emissions(path: Path, *, target: str) -> Emissions:
@@ -93,10 +94,12 @@ def read_emissions(path: Path, *, target: str) -> Emissions:
                and c not in TIME_COLUMNS and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) and "intensity" not in c.lower()
                and "percentage" not in c.lower() and "%" not in c]
     generation = None
+    mix: dict[str, Series] = {}
     if sources:
-        total = frame[sources].apply(pd.to_numeric, errors="coerce").sum(axis=1, min_count=1).to_numpy(float)
-        generation = _hourly(hours, total)
-    return Emissions(path, intensity, generation)
+        production = frame[sources].apply(pd.to_numeric, errors="coerce")
+        generation = _hourly(hours, production.sum(axis=1, min_count=1).to_numpy(float))
+        mix = {source: _hourly(hours, production[source].to_numpy(float)) for source in sources}
+    return Emissions(path, intensity, generation, mix)
 
 
 def read_fuel_forecasts(folder: Path) -> dict[str, Series]:

@@ -66,13 +66,18 @@ def _fuel(*, fuel: dict[str, Series], generation: Series | None, first: int, end
 
 def run(*, emissions: Emissions, fuel: dict[str, Series], issues: np.ndarray, baselines: list[Baseline],
         refit_days: int, settings: Settings, learner: Learner | None = None, fuel_hours: int = DAY,
-        progress: str = "") -> tuple[np.ndarray, Result]:
-    """Actuals (days, 48) and every model's forecasts for the issue hours (epoch hours at 00:00 UTC)."""
+        progress: str = "", use_mix: bool = True) -> tuple[np.ndarray, Result]:
+    """Actuals (days, 48) and every model's forecasts for the issue hours (epoch hours at 00:00 UTC).
+    With `use_mix` the history carries the production per source where the file has it."""
     y = emissions.intensity
     targets = issues[:, None] + np.arange(2 * DAY)[None, :]
     actual = y.lookup(targets)
     result = Result()
     ts_all, values_all = y.hours * 3600, y.values
+    mix_all = {name: series.lookup(y.hours) for name, series in emissions.mix.items()} if use_mix else {}
+
+    def history(rows: np.ndarray) -> History:
+        return History(ts_all[rows], values_all[rows], {name: v[rows] for name, v in mix_all.items()} or None)
     forecast = np.full(targets.shape, np.nan)
     p10, p90 = forecast.copy(), forecast.copy()
     model = None
@@ -82,14 +87,14 @@ def run(*, emissions: Emissions, fuel: dict[str, Series], issues: np.ndarray, ba
         before = y.hours < issue
         if model is None or d % refit_days == 0:
             began = time.perf_counter()
-            model = fit(history=History(ts_all[before], values_all[before]), now=issue * 3600,
+            model = fit(history=history(before), now=issue * 3600,
                         fuel=_fuel(fuel=fuel, generation=emissions.generation, first=history_first,
                                    end=issue + fuel_hours, history_end=issue),
                         settings=settings, learner=learner)
             result.fit_seconds.append(time.perf_counter() - began)
             result.model_bytes.append(model.size_bytes)
         recent = before & (y.hours >= issue - 10 * DAY)
-        out = model.predict(now=issue * 3600, hours=2 * DAY, history=History(ts_all[recent], values_all[recent]),
+        out = model.predict(now=issue * 3600, hours=2 * DAY, history=history(recent),
                             fuel=_fuel(fuel=fuel, generation=emissions.generation, first=issue - 10 * DAY,
                                        end=issue + fuel_hours, history_end=issue))
         result.fallbacks += out.fallback

@@ -1,6 +1,7 @@
 """The forecaster on real slices of the benchmark (data/forecast/) and on bad input.
 
-Aspects: real data gives ordered quantiles for 48 hours, using the TSO forecasts where given;
+Aspects: real data gives ordered quantiles for 48 hours, using the TSO forecasts and the production
+mix per source where given;
 the fit is deterministic; bad input (NaN, negatives, duplicates, gaps, sub-hourly points) is
 cleaned and counted; too little history falls back to persistence and says so; nothing at or
 after `now` is used. Speed is the benchmark's business, not asserted here.
@@ -38,6 +39,18 @@ def de_fuel(until_hours: int = 24) -> Fuel:
     return Fuel(timestamps=hours * 3600, forecasts={name: s.lookup(hours) for name, s in fuel.items()})
 
 
+def history_with_mix(path=DE, *, spoil: bool = False) -> History:
+    emissions = data.read_emissions(path, target="lifecycle")
+    hours = emissions.intensity.hours
+    mix = {name: s.lookup(hours) for name, s in emissions.mix.items()}
+    if spoil:  # unknown, negative and missing sources: shares from what is left
+        first = sorted(mix)[0]
+        mix[first] = mix[first].copy()
+        mix[first][::7] = math.nan
+        mix[first][3::11] = -1.0
+    return History(timestamps=hours * 3600, values=emissions.intensity.values, mix=mix)
+
+
 def assert_ordered(forecast):
     for p in forecast.points:
         assert 0 <= p.p10 <= p.p50 <= p.p90, p
@@ -62,6 +75,26 @@ def test_the_tso_forecasts_are_features_and_change_the_forecast():
     b = fit(history=history(), now=NOW, settings=FAST).predict(now=NOW, hours=24)
     assert_ordered(a)
     assert [p.p50 for p in a.points] != [p.p50 for p in b.points]
+
+
+def test_the_production_mix_is_a_feature_and_changes_the_forecast():
+    with_mix = fit(history=history_with_mix(), now=NOW, settings=FAST)
+    assert "wind" in with_mix.mix_tail and "nuclear" in with_mix.mix_tail
+    shares = np.nansum([g.values for g in with_mix.mix_tail.values()], axis=0)
+    assert np.nanmax(shares) <= 1 + 1e-9 and np.nanmin(shares) > 0.9  # only sources under 1 % are left out
+    a = with_mix.predict(now=NOW, hours=48, history=history_with_mix())
+    b = fit(history=history(), now=NOW, settings=FAST).predict(now=NOW, hours=48)
+    assert not a.fallback and a.reason == "model"
+    assert_ordered(a)
+    assert [p.p50 for p in a.points] != [p.p50 for p in b.points]
+    # a history without the mix at predict time uses the fit's own tail of it
+    assert with_mix.predict(now=NOW, hours=48).points == a.points
+
+
+def test_a_spoilt_mix_is_tolerated():
+    forecast = fit(history=history_with_mix(spoil=True), now=NOW, settings=FAST).predict(now=NOW)
+    assert not forecast.fallback and len(forecast.points) == 48
+    assert_ordered(forecast)
 
 
 def test_a_history_only_region_with_month_first_timestamps():
@@ -154,3 +187,19 @@ def test_now_must_be_aware_and_hours_within_the_horizon():
         model.predict(now=datetime(2021, 7, 10))
     with pytest.raises(ValueError):
         model.predict(now=NOW, hours=49)
+
+
+def test_the_persistence_blend_and_the_interval_scale_come_from_the_calibration_days():
+    hours = np.arange(NOW // 3600 - 120 * 24, NOW // 3600)
+    noise = np.random.default_rng(0).normal(0, 20, len(hours))
+    values = 300 + 80 * np.sin(2 * np.pi * hours / 24) + 40 * np.sin(2 * np.pi * hours / (24 * 9)) + noise
+    h = History(hours * 3600, values)
+    model = fit(history=h, now=NOW, settings=Settings(trees=40, blend=True))
+    assert model.blend.shape == (4,) and ((0 <= model.blend) & (model.blend <= 1)).all()
+    wider = fit(history=h, now=NOW, settings=Settings(trees=40, blend=True, interval_scale=1.5 * model.settings.interval_scale))
+    assert np.allclose(wider.offsets, 1.5 * model.offsets)
+    a, b = model.predict(now=NOW), wider.predict(now=NOW)
+    assert [p.p50 for p in a.points] == [p.p50 for p in b.points]
+    assert all(q.p90 - q.p10 >= p.p90 - p.p10 for p, q in zip(a.points, b.points))
+    unblended = fit(history=h, now=NOW, settings=Settings(trees=40, blend=False))
+    assert len(unblended.blend) == 0 and not unblended.fallback

@@ -8,6 +8,10 @@ previous day" starts at the most recent day whose hour is already known (k0 = h 
 TSO forecasts (wind, solar, load, generation: any named series) enter as their value at `t` and
 their change since the same-hour lag, both divided by `scale`, the mean over the week before `i`
 of the zone's actual total generation when given, else of the sum of the forecasts themselves.
+
+The production mix (optional: each source's share of total production, history only) enters as
+each source's share in the last known hour, its mean over the 24 hours before `i`, and its share
+at the same-hour lag of `t` (scale-free already).
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ def levels(y: np.ndarray, issues: np.ndarray) -> np.ndarray:
 
 
 def build(*, y: np.ndarray, first_hour: int, issues: np.ndarray, horizons: int,
-          fuel: dict[str, np.ndarray], scale: np.ndarray | None, fuel_known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+          fuel: dict[str, np.ndarray], scale: np.ndarray | None, fuel_known: np.ndarray | None,
+          mix: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows for every (issue, horizon) pair, issue-major. Returns (X, level per row).
 
     `y` and every `fuel` array share the grid starting at `first_hour`; `issues` are grid
@@ -97,13 +102,19 @@ def build(*, y: np.ndarray, first_hour: int, issues: np.ndarray, horizons: int,
         total = np.sum([columns[-2 * k - 2] for k in range(len(fuel))], axis=0)
         total_change = np.sum([columns[-2 * k - 1] for k in range(len(fuel))], axis=0)
         columns += [total, total_change]
+    for name in sorted(mix or {}):
+        share = mix[name]  # type: ignore[index]
+        columns += [_take(share, i - 1), np.repeat(_window_means(share, issues, DAY), horizons),
+                    _take(share, same_hour_index)]
     return np.stack(columns, axis=1).astype(np.float32), level
 
 
-def names(fuel_names: list[str]) -> list[str]:
+def names(fuel_names: list[str], mix_names: list[str] | tuple[str, ...] = ()) -> list[str]:
     out = list(BASE_NAMES)
     for name in sorted(fuel_names):
         out += [f"{name}_forecast", f"{name}_change"]
     if fuel_names:
         out += ["forecasts_total", "forecasts_total_change"]
+    for name in sorted(mix_names):
+        out += [f"share_{name}_last", f"share_{name}_day", f"share_{name}_same_hour"]
     return out
