@@ -95,12 +95,10 @@ def renewable_share(generation: mix.GenerationMix) -> float | None:
 
 def production_series(zone: str, inputs: Inputs, how: Derivation) -> IntensitySeries | None:
     """The latest complete mix's intensity now, then the day-ahead forecast's."""
-    latest = _value(inputs, datasets.GENERATION.key(zone))
-    if latest is None:
+    found = _mix_intensity(zone, inputs, how)
+    if found is None:
         return None
-    now_intensity = intensity.mix_intensity(latest.watts, how.factors)
-    if now_intensity is None:
-        return None
+    latest, now_intensity = found
     total = _value(inputs, datasets.GENERATION_FORECAST.key(zone))
     if total is None or not total.series:
         total = _value(inputs, datasets.LOAD_FORECAST.key(zone))
@@ -117,28 +115,32 @@ def production_series(zone: str, inputs: Inputs, how: Derivation) -> IntensitySe
 
 def consumption_series(zone: str, inputs: Inputs, how: Derivation) -> IntensitySeries | None:
     """Own generation pooled with every import at its origin's intensity; None if any part is missing."""
-    own = _value(inputs, datasets.GENERATION.key(zone))
-    if own is None:
+    found = _mix_intensity(zone, inputs, how)
+    if found is None:
         return None
-    own_intensity = intensity.mix_intensity(own.watts, how.factors)
-    if own_intensity is None:
-        return None
+    own, own_intensity = found
     imports = []
     for neighbour in how.neighbours.get(zone, ()):
         flows = _value(inputs, datasets.IMPORTS_FLOWS.key(zone, neighbour))
-        origin = _value(inputs, datasets.GENERATION.key(neighbour))
-        if flows is None or origin is None:
+        origin = _mix_intensity(neighbour, inputs, how)
+        flow = _value_at(flows, own.timestamp) if flows is not None else None
+        if flow is None or origin is None:
             return None  # a consumption basis missing an import would be wrong, not partial
-        flow = _value_at(flows, own.timestamp)
-        origin_intensity = intensity.mix_intensity(origin.watts, how.factors)
-        if flow is None or origin_intensity is None:
-            return None
-        imports.append((flow, origin_intensity))
+        imports.append((flow, origin[1]))
     pooled = intensity.pooled_intensity(own.total_watts, own_intensity, imports)
     if pooled is None:
         return None
     return make_series(zone=zone, source=ENTSOE, basis="consumption", resolution_seconds=own.resolution_seconds,
                        points=[IntensityPoint(own.timestamp, pooled)])
+
+
+def _mix_intensity(zone: str, inputs: Inputs, how: Derivation) -> tuple[mix.GenerationMix, float] | None:
+    """The zone's latest complete mix and its intensity; None without a mix or an intensity of it."""
+    latest = _value(inputs, datasets.GENERATION.key(zone))
+    if latest is None:
+        return None
+    value = intensity.mix_intensity(latest.watts, how.factors)
+    return None if value is None else (latest, value)
 
 
 def _timestamps(zone: str, inputs: Inputs, how: Derivation) -> tuple[DataTimestamp, ...]:
