@@ -19,7 +19,7 @@ from gridshift.exporters.grid.collector import GridCollector
 from gridshift.exporters.grid.derive import Derivation
 from gridshift.exporters.grid.entsoe_pipeline import EntsoePipeline
 from gridshift.exporters.grid.factors import emission_factors
-from gridshift.exporters.grid.forecasting.model import Fuel
+from gridshift.exporters.grid.forecasting.model import Fuel, History
 from gridshift.exporters.grid.history import BackfillRunner, HistoryBook, entsoe_day_fetcher
 from gridshift.exporters.grid.instruments import GridInstruments
 from gridshift.exporters.grid.providers import IntensityProvider, provider_jobs
@@ -132,12 +132,12 @@ class ObservingHistory:
     def __init__(self, book: HistoryBook, store: GridStore) -> None:
         self.book, self.store = book, store
 
-    def intensity(self, zone: str, now: float) -> list[tuple[int, float]]:
+    def history(self, zone: str, now: float) -> History:
         view = self.store.views().get(zone)
         actual = next((s for s in view.series if s.basis != "consumption" and s.source != FORECASTER), None) if view else None
         if actual is not None:
             self.book.observe(zone, actual.points, now=now)
-        return self.book.intensity(zone, now)
+        return self.book.history(zone, now)
 
     def fuel(self, zone: str, now: float) -> Fuel | None:
         return self.book.fuel(zone, now)

@@ -78,6 +78,11 @@ class HistoryStore:
         with self._lock:
             self._days[chunk] = clean
 
+    def names(self, zone: str) -> set[str]:
+        """The names of the series held for a zone, over every day."""
+        with self._lock:
+            return {name for chunk, day in self._days.items() if chunk.zone == zone for name in day}
+
     def series(self, zone: str, name: str) -> list[tuple[int, float]]:
         """One zone's series `name` over every day held, in time order, each moment once."""
         with self._lock:

@@ -3,13 +3,14 @@
 Three inputs, merged per zone into hourly series (epoch seconds of the hour's start):
 
 - the ENTSO-E backfill (backfill.py): at start, the `days` whole UTC days before today of actual
-  generation (A75) and day-ahead wind and solar (A69), paced through a RequestPacer, resumable
-  from a folder; and today so far, in memory only (a partial day is never written as if done).
+  generation (A75, with each production type's watts: the mix) and the day-ahead forecasts (wind
+  and solar A69, load A65, total generation A71), paced through a RequestPacer, resumable from a
+  folder; and today so far, in memory only (a partial day is never written as if done).
   `day_series` turns one day's answer into named hourly series; `BackfillRunner` runs it in a
   daemon thread;
 - what the exporter observed since it started: `HistoryBook.observe` after each refresh round,
-  with the zone's actual intensity points (at most `max_days` kept per zone); and the newest live
-  day-ahead wind and solar forecast held in the grid store's inputs, remembered as it moves on;
+  with the zone's actual intensity points (at most `max_days` kept per zone); and, from the grid
+  store's inputs, the newest live generation mix and day-ahead forecasts, remembered as they move on;
 - for replay zones, the trace's own past (`ReplayProvider.past`), across the loop seam.
 
 Merge rule, per hour: what the exporter observed live wins over the backfill; today's backfill
@@ -39,9 +40,9 @@ from typing import Protocol
 from gridshift.exporters.grid import datasets as grid_datasets
 from gridshift.exporters.grid.backfill import DAY, Backfill, BackfillStatus, Chunk, HistoryStore, Series, plan
 from gridshift.exporters.grid.errors import FetchError, as_fetch_errors
-from gridshift.exporters.grid.forecasting.model import Fuel
+from gridshift.exporters.grid.forecasting.model import Fuel, History
 from gridshift.exporters.grid.intensity import mix_intensity
-from gridshift.exporters.grid.mix import Profile, require_document
+from gridshift.exporters.grid.mix import TOTAL, GenerationMix, Profile, require_document
 from gridshift.exporters.grid.pacing import RequestPacer
 from gridshift.exporters.grid.parse import (
     Document,
@@ -55,11 +56,31 @@ from gridshift.exporters.grid.snapshot import Inputs, held
 log = logging.getLogger(__name__)
 
 HOUR = 3600
-GENERATION = "generation"
-WIND_SOLAR = "wind_solar_forecast"
-DATASETS = (GENERATION, WIND_SOLAR)
-# Fuel forecasts by production type: wind offshore and onshore add up, solar is one type.
-FUEL_TYPES: Mapping[str, tuple[str, ...]] = {"wind": ("B18", "B19"), "solar": ("B16",)}
+GENERATION = grid_datasets.GENERATION.name
+WIND_SOLAR = grid_datasets.WIND_SOLAR_FORECAST.name
+LOAD_FORECAST = grid_datasets.LOAD_FORECAST.name
+GENERATION_FORECAST = grid_datasets.GENERATION_FORECAST.name
+MIX = "mix:"  # prefix of the backfilled production per type: "mix:B16" is solar's hourly watts
+
+
+@dataclass(frozen=True)
+class TsoForecast:
+    """One of the TSO's day-ahead forecasts the forecaster reads: its dataset, the direction its
+    series run in, and each feature it gives (feature name -> production types added up, `total`
+    for a series without one)."""
+
+    dataset: grid_datasets.Dataset[object]
+    direction: str
+    features: Mapping[str, tuple[str, ...]]
+
+
+TSO_FORECASTS: Mapping[str, TsoForecast] = {
+    WIND_SOLAR: TsoForecast(grid_datasets.WIND_SOLAR_FORECAST, "in", {"wind": ("B18", "B19"), "solar": ("B16",)}),
+    LOAD_FORECAST: TsoForecast(grid_datasets.LOAD_FORECAST, "out", {"load": (TOTAL,)}),
+    GENERATION_FORECAST: TsoForecast(grid_datasets.GENERATION_FORECAST, "in", {"total_generation": (TOTAL,)}),
+}
+FUEL_NAMES = tuple(name for forecast in TSO_FORECASTS.values() for name in forecast.features)
+DATASETS = (GENERATION, *TSO_FORECASTS)
 FINAL_AFTER_SECONDS = 3 * HOUR  # an observed hour this far behind the newest observation is final
 MAX_DAYS = 35
 
@@ -73,25 +94,28 @@ def day_series(dataset: str, xml_text: str | bytes, factors: Mapping[str, float]
     """One ENTSO-E answer as named hourly series, hours in [start, end) when given (a chunk's day).
 
     "generation" (A75/A16): {"intensity": gCO2eq/kWh of each complete hour, "generation": total
-    watts}; "wind_solar_forecast" (A69, day-ahead A01 only): {"wind": W, "solar": W}, a name only
-    where the document has its types. An A69 of another process type (A18 "current") is ignored:
-    {}. Raises ParseError (malformed, wrong document type), NoDataAcknowledgement, RejectedRequest.
+    watts, "mix:<type>": each production type's watts}; the day-ahead forecasts (process A01 only):
+    "wind_solar_forecast" (A69) {"wind": W, "solar": W}, a name only where the document has its
+    types; "load_forecast" (A65) {"load": W}; "generation_forecast" (A71) {"total_generation": W}. A
+    forecast of another process type (A69's A18 "current", A65's A16 actual load) is ignored: {}.
+    Raises ParseError (malformed, wrong document type), NoDataAcknowledgement, RejectedRequest.
     """
     document = parse_document(xml_text)
     if dataset == GENERATION:
         require_document(document, document_type=grid_datasets.GENERATION.document_type,
                          process_type=grid_datasets.GENERATION.process_type)
         return _generation_series(document, factors, start, end)
-    if dataset == WIND_SOLAR:
-        if document.document_type != grid_datasets.WIND_SOLAR_FORECAST.document_type:
-            raise ParseError(f"expected document {grid_datasets.WIND_SOLAR_FORECAST.document_type}, got {document.document_type}")
-        if document.process_type != grid_datasets.WIND_SOLAR_FORECAST.process_type:
-            log.info("history: ignoring a wind and solar forecast of process type %s (only day-ahead %s is kept)",
-                     document.process_type, grid_datasets.WIND_SOLAR_FORECAST.process_type)
-            return {}
-        by_type = _by_type(s for s in document.series if s.direction == "in")
-        return _fuel_series(by_type, start, end)
-    raise ValueError(f"no day series for dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    forecast = TSO_FORECASTS.get(dataset)
+    if forecast is None:
+        raise ValueError(f"no day series for dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    if document.document_type != forecast.dataset.document_type:
+        raise ParseError(f"expected document {forecast.dataset.document_type}, got {document.document_type}")
+    if document.process_type != forecast.dataset.process_type:
+        log.info("history: ignoring a %s of process type %s (only day-ahead %s is kept)",
+                 dataset, document.process_type, forecast.dataset.process_type)
+        return {}
+    by_type = _by_type(s for s in document.series if s.direction == forecast.direction)
+    return _fuel_series(by_type, forecast.features, start, end)
 
 
 class _Typed(Protocol):
@@ -150,12 +174,16 @@ def _generation_series(document: Document, factors: Mapping[str, float], start: 
         if value is not None and _usable(value):
             intensity.append((hour, value))
         total.append((hour, sum(watts.values())))
-    return {"intensity": intensity, "generation": total} if hours else {}
+    if not hours:
+        return {}
+    per_type = {MIX + psr: [(hour, means[hour]) for hour in hours] for psr, means in sorted(hourly.items())}
+    return {"intensity": intensity, "generation": total, **per_type}
 
 
-def _fuel_series(by_type: Mapping[str, list[Interval]], start: int | None, end: int | None) -> Series:
+def _fuel_series(by_type: Mapping[str, list[Interval]], features: Mapping[str, tuple[str, ...]],
+                 start: int | None, end: int | None) -> Series:
     out: Series = {}
-    for name, types in FUEL_TYPES.items():
+    for name, types in features.items():
         present = _reporting({psr: by_type[psr] for psr in types if psr in by_type}, start, end)
         if not present:
             continue
@@ -216,11 +244,12 @@ class _Observed:
 
 
 class HistoryBook:
-    """Per zone, the hourly intensity before `now` and the TSO's day-ahead wind and solar forecasts.
+    """Per zone, the hourly intensity before `now`, its production mix, and the TSO's day-ahead forecasts.
 
     `store`: the backfilled days; `recent`: today's backfill (in memory); `replay`: the replay
     provider (its zones read the trace's past); `inputs`: the grid store's inputs (GridStore.current),
-    read for the newest live day-ahead wind and solar forecast (A69) of each zone. Thread-safe.
+    read for the newest live generation mix (A75) and day-ahead forecasts (A69, A65, A71) of each
+    zone. Thread-safe.
     """
 
     def __init__(self, store: HistoryStore | None = None, *, recent: HistoryStore | None = None,
@@ -231,7 +260,8 @@ class HistoryBook:
         self.store, self.recent, self.replay, self.inputs = store, recent, replay, inputs
         self.max_days = max_days
         self._observed: dict[str, _Observed] = {}
-        self._fuel: dict[str, dict[str, dict[int, float]]] = {}  # zone -> name -> hour -> live A69 value
+        self._fuel: dict[str, dict[str, dict[int, float]]] = {}  # zone -> feature -> hour -> live day-ahead value
+        self._mix: dict[str, dict[str, dict[int, float]]] = {}  # zone -> production type -> interval start -> live watts
         self._lock = threading.Lock()
 
     # what the exporter sees
@@ -263,6 +293,7 @@ class HistoryBook:
                 taken += 1
             self._finalise(observed)
         self._remember_fuel(zone)
+        self._remember_mix(zone)
         return taken
 
     def _finalise(self, observed: _Observed) -> None:
@@ -277,21 +308,39 @@ class HistoryBook:
             del observed.hourly[hour]
 
     def _remember_fuel(self, zone: str) -> None:
+        """The live day-ahead forecasts held for the zone, as hourly feature series, kept as they move on."""
         if self.inputs is None:
             return
-        one = held(self.inputs(), grid_datasets.WIND_SOLAR_FORECAST.key(zone))
-        if one is None or not isinstance(one.value, Profile):
+        inputs = self.inputs()
+        live: Series = {}
+        for forecast in TSO_FORECASTS.values():
+            one = held(inputs, forecast.dataset.key(zone))
+            if one is not None and isinstance(one.value, Profile):
+                by_type = _by_type(_ProfileSeries(psr, intervals) for psr, intervals in one.value.series.items())
+                live.update(_fuel_series(by_type, forecast.features, None, None))
+        if live:
+            with self._lock:
+                self._keep(self._fuel.setdefault(zone, {}), live)
+
+    def _remember_mix(self, zone: str) -> None:
+        """The zone's latest live generation mix (A75), per production type, by interval start."""
+        if self.inputs is None:
             return
-        by_type = _by_type(_ProfileSeries(psr, intervals) for psr, intervals in one.value.series.items())
-        live = _fuel_series(by_type, None, None)
+        one = held(self.inputs(), grid_datasets.GENERATION.key(zone))
+        if one is None or not isinstance(one.value, GenerationMix):
+            return
+        latest = one.value
+        live = {psr: [(latest.timestamp, watts)] for psr, watts in latest.watts.items() if _usable(watts)}
         with self._lock:
-            kept = self._fuel.setdefault(zone, {})
-            for name, points in live.items():
-                kept.setdefault(name, {}).update(points)
-            newest = max((h for hours in kept.values() for h in hours), default=0)
-            for hours in kept.values():
-                for hour in [h for h in hours if h < newest - self.max_days * DAY]:
-                    del hours[hour]
+            self._keep(self._mix.setdefault(zone, {}), live)
+
+    def _keep(self, kept: dict[str, dict[int, float]], new: Series) -> None:
+        for name, points in new.items():
+            kept.setdefault(name, {}).update(points)
+        newest = max((h for hours in kept.values() for h in hours), default=0)
+        for hours in kept.values():
+            for hour in [h for h in hours if h < newest - self.max_days * DAY]:
+                del hours[hour]
 
     # what the forecaster reads
 
@@ -314,15 +363,16 @@ class HistoryBook:
         return [(hour, value) for hour, value in sorted(merged.items()) if hour < now and _usable(value)]
 
     def fuel_series(self, zone: str, now: float) -> tuple[list[int], dict[str, list[float]], list[float] | None] | None:
-        """(hours, {"wind": [...], "solar": [...]}, generation) on one hourly axis, NaN where a
-        series has no value (generation: the backfilled actual total, NaN ahead); None without any
-        wind or solar forecast. Past and ahead: the forecasts are known before their hours."""
+        """(hours, {"wind": [...], "solar": [...], "load": [...], "total_generation": [...]}, actual
+        generation) on one hourly axis, NaN where a series has no value (actual generation: the
+        backfilled total, NaN ahead); None without any day-ahead forecast. Past and ahead: the
+        forecasts are known before their hours."""
         self._remember_fuel(zone)
         names: dict[str, dict[int, float]] = {}
         for store in (self.store, self.recent):
             if store is None:
                 continue
-            for name in FUEL_TYPES:
+            for name in FUEL_NAMES:
                 names.setdefault(name, {}).update(store.series(zone, name))
         with self._lock:
             for name, hours in self._fuel.get(zone, {}).items():
@@ -340,6 +390,30 @@ class HistoryBook:
         forecasts = {name: [hours.get(h, nan) for h in axis] for name, hours in names.items()}
         total = [generation.get(h, nan) for h in axis] if any(h in generation for h in axis) else None
         return axis, forecasts, total
+
+    def mix(self, zone: str, now: float) -> dict[str, dict[int, float]]:
+        """Production type -> hour -> mean watts, hours before `now`: the backfilled days, then the
+        live mixes seen (an hour's mean of the intervals seen in it) winning where both exist."""
+        merged: dict[str, dict[int, float]] = {}
+        for store in (self.store, self.recent):
+            if store is None:
+                continue
+            for name in store.names(zone):
+                if name.startswith(MIX):
+                    merged.setdefault(name.removeprefix(MIX), {}).update(store.series(zone, name))
+        with self._lock:
+            live = {psr: list(starts.items()) for psr, starts in self._mix.get(zone, {}).items()}
+        for psr, points in live.items():
+            merged.setdefault(psr, {}).update(_hourly_points(points))
+        return {psr: {h: v for h, v in hours.items() if h < now and _usable(v)} for psr, hours in merged.items()}
+
+    def history(self, zone: str, now: float) -> History:
+        """What the zone's forecaster is fitted on: `intensity`, and `mix` on the same hours (NaN
+        where an hour has no mix; None for a zone without any, e.g. a replay or provider zone)."""
+        points = self.intensity(zone, now)
+        hours = [hour for hour, _ in points]
+        mix = {psr: [by_hour.get(hour, math.nan) for hour in hours] for psr, by_hour in sorted(self.mix(zone, now).items())}
+        return History(hours, [value for _, value in points], mix or None)
 
     def fuel(self, zone: str, now: float) -> Fuel | None:
         """fuel_series as the forecaster's Fuel (timestamps, forecasts, generation)."""
@@ -438,7 +512,7 @@ class BackfillRunner:
         asked = len(recent.chunks) + sum(not self.store.has(chunk) for chunk in chunks)
         per_minute = self.pacer.per_minute
         log.info("backfilling %d days of %d zones: %d requests, about %d min at %d a minute "
-                 "(today so far, then %d days of the plan not held yet; %d held%s)", self.days, len(self.zones), asked,
+                 "(today so far, then %d (zone, dataset, day) of the plan not held yet; %d held%s)", self.days, len(self.zones), asked,
                  math.ceil(asked / per_minute), per_minute, asked - len(recent.chunks), len(chunks) - (asked - len(recent.chunks)),
                  f", in {self.store.folder}" if self.store.folder is not None else ", in memory")
         started = self.clock()

@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 
 
 class ZoneHistory(Protocol):
-    """What a forecast is made from: a zone's hourly intensity before `now`, and the TSO's day-ahead
-    forecasts (wind, solar) past and ahead where published."""
+    """What a forecast is made from: a zone's hourly intensity before `now` (with its production
+    mix where known), and the TSO's day-ahead forecasts past and ahead where published."""
 
-    def intensity(self, zone: str, now: float) -> list[tuple[int, float]]: ...
+    def history(self, zone: str, now: float) -> History: ...
 
     def fuel(self, zone: str, now: float) -> Fuel | None: ...
 
@@ -59,8 +59,7 @@ class ZoneForecaster:
             return self._fitted.get(zone)
 
     def issue(self, zone: str, now: float) -> Forecast:
-        points = self.history.intensity(zone, now)
-        history = History([t for t, _ in points], [v for _, v in points])
+        history = self.history.history(zone, now)
         fuel = self.history.fuel(zone, now)
         try:
             model = self._model(zone, now, history, fuel)

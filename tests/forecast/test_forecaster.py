@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from benchmarks.forecast import data
-from gridshift.exporters.grid.forecasting import Fuel, History, Settings, fit
+from gridshift.exporters.grid.forecasting import Fuel, History, Settings, features, fit
 from gridshift.exporters.grid.forecasting.clean import to_hourly
 from gridshift.recordings import REPO_DATA_DIR
 
@@ -75,6 +75,32 @@ def test_the_tso_forecasts_are_features_and_change_the_forecast():
     b = fit(history=history(), now=NOW, settings=FAST).predict(now=NOW, hours=24)
     assert_ordered(a)
     assert [p.p50 for p in a.points] != [p.p50 for p in b.points]
+
+
+def test_load_and_total_generation_forecasts_are_features_and_are_used():
+    """The benchmark has no load or total generation forecasts; here a load forecast that carries the
+    intensity's own shape (a grid whose fossil share follows demand) beside DE's real wind and solar:
+    with it, day 1 of the real days after NOW is forecast better than without."""
+    fuel = de_fuel()
+    series = data.read_emissions(DE, target="lifecycle").intensity
+    hours = np.asarray(fuel.timestamps) // 3600
+    actual = series.lookup(hours)
+    load = np.where(hours < NOW // 3600 + 24, 40e9 + 60e6 * actual, np.nan)
+    total = load * 1.1
+    both = Fuel(fuel.timestamps, {**fuel.forecasts, "load": load, "total_generation": total})
+    with_demand = fit(history=history(), now=NOW, fuel=both, settings=FAST)
+    assert sorted(with_demand.fuel_tail) == ["load", "solar", "total_generation", "wind"]
+    names = features.names(sorted(both.forecasts))
+    assert {"load_residual", "renewables_share_of_load", "total_generation_residual"} <= set(names)
+    assert with_demand.regressor.num_feature() == len(names)
+
+    def day1_mape(model, fuel_now):
+        forecast = model.predict(now=NOW, hours=24, fuel=fuel_now)
+        return np.mean([abs(p.p50 - series.lookup(np.array([p.start // 3600]))[0]) / series.lookup(np.array([p.start // 3600]))[0]
+                        for p in forecast.points])
+
+    without = fit(history=history(), now=NOW, fuel=fuel, settings=FAST)
+    assert day1_mape(with_demand, both) < 0.8 * day1_mape(without, fuel)
 
 
 def test_the_production_mix_is_a_feature_and_changes_the_forecast():

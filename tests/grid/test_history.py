@@ -42,6 +42,8 @@ FI = "emaps_A75_FI_actual_generation_2025-10-21.xml"
 SE4 = "emaps_A75_SE4_actual_generation_2025-10-20.xml"
 FI_DAYAHEAD = "emaps_A69_FI_wind_solar_dayahead_2024-02-07.xml"
 FI_CURRENT = "emaps_A69_FI_wind_solar_current_2024-02-07.xml"
+SE3_TOTAL = "emaps_A71_SE3_generation_forecast_2023-12-27.xml"
+DK1_LOAD = "emaps_A65_DK1_actual_load_2023-12-28.xml"
 HOUR = 3600
 
 
@@ -79,6 +81,15 @@ def test_generation_hours_match_entsoe_py_and_the_factor_table(entsoe_xml, file,
         assert value == pytest.approx(expected[hour][0], rel=1e-9)
         assert total == pytest.approx(expected[hour][1], rel=1e-9)
     assert [h for h, _ in series["intensity"]] == sorted(expected)
+    # The mix: each production type's hourly watts on the same hours, adding up to the total.
+    per_type = hourly_generation(entsoe_xml(file)).dropna()
+    assert {name for name in series if name.startswith("mix:")} == {f"mix:{oracle.PSR_BY_NAME[n]}" for n in per_type.columns}
+    for name in per_type.columns:
+        got = series[f"mix:{oracle.PSR_BY_NAME[name]}"]
+        assert [h for h, _ in got] == sorted(expected)
+        assert [w for _, w in got] == pytest.approx([v * 1e6 for v in per_type[name]], rel=1e-9)
+    assert [sum(series[f"mix:{oracle.PSR_BY_NAME[n]}"][k][1] for n in per_type.columns) for k in range(hours)] == \
+        pytest.approx([t for _, t in series["generation"]], rel=1e-9)
 
 
 def test_an_hourly_mix_gives_the_live_exporters_own_intensity_for_the_newest_interval(entsoe_xml):
@@ -135,6 +146,46 @@ def test_wind_and_solar_day_ahead_hourly_match_entsoe_py(entsoe_xml):
     for (hour, wind), (_, solar), (moment, row) in zip(series["wind"], series["solar"], expected.iterrows()):
         assert hour == int(moment.timestamp())
         assert wind == pytest.approx(row["Wind Onshore"] * 1e6) and solar == pytest.approx(row["Solar"] * 1e6)
+
+
+def test_load_and_total_generation_day_ahead_hourly_match_entsoe_py(entsoe_xml):
+    """A71 as recorded (SE3); A65 day-ahead is the recorded A65 with process type A01 (same shape)."""
+    total = entsoe_xml(SE3_TOTAL)
+    load = derive.set_process_type(entsoe_xml(DK1_LOAD), "A01")
+    for dataset, name, text in (("generation_forecast", "total_generation", total), ("load_forecast", "load", load)):
+        series = day_series(dataset, text, FACTORS)
+        expected = parsers.parse_loads(text, process_type="A01").iloc[:, 0]
+        assert set(series) == {name} and len(series[name]) == len(expected) > 40
+        assert series[name] == [(int(m.timestamp()), pytest.approx(v * 1e6)) for m, v in expected.items()]
+    day = utc("2023-12-29T00:00")
+    assert [h for h, _ in day_series("load_forecast", load, FACTORS, start=day, end=day + DAY)["load"]] == \
+        list(range(day, day + DAY, HOUR))
+    # The actual load (A16) is not a forecast: ignored. A71 where an A65 was asked: a parse error.
+    assert day_series("load_forecast", entsoe_xml(DK1_LOAD), FACTORS) == {}
+    with pytest.raises(ParseError):
+        day_series("load_forecast", total, FACTORS)
+
+
+def test_the_live_generation_mix_is_remembered_per_hour(entsoe_xml):
+    """What the refresher holds each round is the newest interval's mix: four rounds, FI's recorded
+    quarter-hours of one hour, give that hour's mean per type; rounds that repeat an interval count once."""
+    profile = mix.profile(parse_document(entsoe_xml(FI)))
+    hour = utc("2025-10-23T10:00")
+    rounds = [mix.GenerationMix(start, {psr: next(i.value for i in intervals if i.start <= start < i.end)
+                                        for psr, intervals in profile.series.items()}, {}, resolution_seconds=900)
+              for start in (hour, hour, hour + 900, hour + 1800, hour + 2700)]
+    held: dict = {}
+    book = HistoryBook(HistoryStore(), inputs=lambda: held)
+    for latest in rounds:
+        held[datasets.GENERATION.key("FI")] = Held(latest, fetched_at=0.0)
+        book.observe("FI", [(latest.timestamp, 100.0)])
+    by_type = book.mix("FI", hour + 2 * HOUR)
+    assert set(by_type) == set(profile.series)
+    for psr in profile.series:
+        quarters = [r.watts[psr] for r in rounds[1:]]
+        assert by_type[psr] == {hour: pytest.approx(sum(quarters) / 4)}
+    assert book.mix("FI", hour) == {psr: {} for psr in profile.series}  # nothing before now
+    assert HistoryBook().mix("FI", hour) == {}
 
 
 def test_the_current_forecast_process_type_a18_is_ignored(entsoe_xml):
@@ -221,23 +272,29 @@ def entsoe_source(fake_entsoe) -> EntsoeSource:
 
 def test_the_runner_backfills_today_and_the_days_before_and_the_book_reads_them(fake_entsoe, entsoe_xml, tmp_path,
                                                                                 caplog):
-    # The recorded day-ahead forecast moved onto the generation recording's days (times only).
+    # The recorded day-ahead forecasts moved onto the generation recording's days (times only); the
+    # load forecast is the recorded A65 with its process type made day-ahead (A01), the same shape.
     shift = utc("2025-10-21T23:00") - utc("2024-02-07T23:00")
     fake_entsoe.overrides[FI_DAYAHEAD] = shift_times(entsoe_xml(FI_DAYAHEAD), shift)
+    total = shift_times(entsoe_xml(SE3_TOTAL), utc("2025-10-21T23:00") - utc("2023-12-27T23:00"))
+    load = derive.set_process_type(shift_times(entsoe_xml(DK1_LOAD), utc("2025-10-21T15:00") - utc("2023-12-28T15:00")), "A01")
+    fake_entsoe.extra += [({"documentType": "A71", "processType": "A01"}, total),
+                          ({"documentType": "A65", "processType": "A01"}, load)]
     now = utc("2025-10-24T12:00") + 600
     clock = Clock(now)
     runner = BackfillRunner(zones=["FI"], fetch=entsoe_day_fetcher(entsoe_source(fake_entsoe), FACTORS),
                             store=HistoryStore(tmp_path), days=2, clock=clock)
     with caplog.at_level(logging.INFO, logger="gridshift.exporters.grid.history"):
         status = runner.run()
-    assert (status.planned, status.done, status.failed, status.pending, status.running) == (6, 6, 0, 0, False)
-    assert "backfilling 2 days of 1 zones: 6 requests, about 1 min at 100 a minute" in caplog.text
-    assert "finished" in caplog.text and "6 of 6 (zone, dataset, day) done, 0 failed" in caplog.text
-    starts = sorted({(r["documentType"], r["periodStart"], r["periodEnd"]) for r in fake_entsoe.requests})
-    assert starts == [(doc, day, end) for doc in ("A69", "A75")
+    # 2 days and today, 4 datasets.
+    assert (status.planned, status.done, status.failed, status.pending, status.running) == (12, 12, 0, 0, False)
+    assert "backfilling 2 days of 1 zones: 12 requests, about 1 min at 100 a minute" in caplog.text
+    assert "finished" in caplog.text and "12 of 12 (zone, dataset, day) done, 0 failed" in caplog.text
+    starts = sorted({(r["documentType"], r["processType"], r["periodStart"], r["periodEnd"]) for r in fake_entsoe.requests})
+    assert starts == [(doc, process, day, end) for doc, process in (("A65", "A01"), ("A69", "A01"), ("A71", "A01"), ("A75", "A16"))
                       for day, end in (("202510220000", "202510230000"), ("202510230000", "202510240000"),
                                        ("202510240000", "202510250000"))]
-    assert len(list(tmp_path.glob("FI/*/*.json"))) == 4  # today stays in memory
+    assert len(list(tmp_path.glob("FI/*/*.json"))) == 8  # today stays in memory
 
     book = HistoryBook(runner.store, recent=runner.recent)
     intensity = book.intensity("FI", now)
@@ -246,18 +303,32 @@ def test_the_runner_backfills_today_and_the_days_before_and_the_book_reads_them(
     expected = expected_hours(entsoe_xml(FI))
     assert all(value == pytest.approx(expected[h][0]) for h, value in intensity)
     fuel = book.fuel("FI", now)
-    assert fuel is not None and set(fuel.forecasts) == {"wind", "solar"}
+    assert fuel is not None and set(fuel.forecasts) == {"wind", "solar", "load", "total_generation"}
     assert fuel.timestamps == list(range(utc("2025-10-22T00:00"), utc("2025-10-24T23:00"), HOUR))  # ahead too
+    for name, payload in (("load", load), ("total_generation", total)):
+        expected_forecast = parsers.parse_loads(payload, process_type="A01").iloc[:, 0]
+        got = {h: v for h, v in zip(fuel.timestamps, fuel.forecasts[name]) if not math.isnan(v)}
+        wanted = {int(m.timestamp()): v * 1e6 for m, v in expected_forecast.items()
+                  if utc("2025-10-22T00:00") <= m.timestamp() < utc("2025-10-24T23:00")}
+        assert got and got == pytest.approx(wanted)
     assert fuel.forecasts["wind"][0] == pytest.approx(day_series(
         "wind_solar_forecast", fake_entsoe.overrides[FI_DAYAHEAD], FACTORS)["wind"][1][1])
     assert fuel.generation is not None and math.isnan(fuel.generation[-1])  # no actual ahead
     assert fuel.generation[0] == pytest.approx(expected[utc("2025-10-22T00:00")][1])
+    # The production mix on the intensity's hours, each type's hourly watts as entsoe-py and pandas give them.
+    history = book.history("FI", now)
+    assert list(history.timestamps) == hours and list(history.values) == [v for _, v in intensity]
+    per_type = hourly_generation(entsoe_xml(FI))
+    assert history.mix is not None and set(history.mix) == {oracle.PSR_BY_NAME[name] for name in per_type.columns}
+    for name in per_type.columns:
+        by_hour = {int(m.timestamp()): v * 1e6 for m, v in per_type[name].dropna().items()}
+        assert all(w == pytest.approx(by_hour[h]) for h, w in zip(hours, history.mix[oracle.PSR_BY_NAME[name]]))
 
     # A restart resumes from the folder: only today is asked again.
     fake_entsoe.requests.clear()
     again = BackfillRunner(zones=["FI"], fetch=entsoe_day_fetcher(entsoe_source(fake_entsoe), FACTORS),
                            store=HistoryStore(tmp_path), days=2, clock=clock)
-    assert again.run().done == 6 and {r["periodStart"] for r in fake_entsoe.requests} == {"202510240000"}
+    assert again.run().done == 12 and {r["periodStart"] for r in fake_entsoe.requests} == {"202510240000"}
 
 
 def test_the_daemon_thread_stops_when_asked_even_inside_a_ban(fake_entsoe):
@@ -268,10 +339,10 @@ def test_the_daemon_thread_stops_when_asked_even_inside_a_ban(fake_entsoe):
                             store=HistoryStore(), days=3, pacer=pacer, clock=clock).start()
     assert runner.start() is runner  # once
     threading.Event().wait(0.2)
-    assert runner.status.running and runner.status.planned == 16
+    assert runner.status.running and runner.status.planned == 32  # (3 days + today) x 2 zones x 4 datasets
     runner.stop(timeout=5)
     status = runner.status
-    assert not status.running and status.done == 0 and status.pending == 16 and not fake_entsoe.requests
+    assert not status.running and status.done == 0 and status.pending == 32 and not fake_entsoe.requests
 
 
 def test_a_ban_is_waited_out_and_counted(entsoe_xml, caplog):

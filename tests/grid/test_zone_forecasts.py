@@ -16,7 +16,7 @@ from gridshift.config import ForecastSettings
 from gridshift.exporters.grid.api import create_api
 from gridshift.exporters.grid.collector import GridCollector
 from gridshift.exporters.grid.errors import FetchError
-from gridshift.exporters.grid.forecasting.model import fit
+from gridshift.exporters.grid.forecasting.model import History, fit
 from gridshift.exporters.grid.snapshot import GridStore
 from gridshift.exporters.grid.traces import load_trace
 from gridshift.exporters.grid.views import ZoneView
@@ -32,8 +32,9 @@ class TraceHistory:
     def __init__(self, points: list[tuple[int, float]]) -> None:
         self.points = points
 
-    def intensity(self, zone: str, now: float) -> list[tuple[int, float]]:
-        return [(t, v) for t, v in self.points if t < now]
+    def history(self, zone: str, now: float) -> History:
+        before = [(t, v) for t, v in self.points if t < now]
+        return History([t for t, _ in before], [v for _, v in before])
 
     def fuel(self, zone: str, now: float) -> None:
         return None
@@ -80,6 +81,29 @@ def test_the_model_is_refitted_daily_and_a_fallback_at_every_issue(june):
     short.issue("DE", NOW + 300)
     assert first.fallback and "under the 14 days" in first.reason and counting.calls == 2
     assert first.points[0].p50 == dict(june)[first.points[0].start - DAY]  # same hour yesterday
+
+
+def test_the_production_mix_and_the_day_ahead_forecasts_reach_the_model():
+    """A zone whose history carries its mix (ENTSO-E's A75 per type, here the benchmark slice's
+    production per source) and the TSO's wind and solar forecasts: the model uses both."""
+    from tests.forecast.test_forecaster import NOW as SLICE_NOW
+    from tests.forecast.test_forecaster import de_fuel, history_with_mix
+
+    class Book:
+        def history(self, zone: str, now: float) -> History:
+            full = history_with_mix()
+            keep = [k for k, t in enumerate(full.timestamps) if t < now]
+            return History([full.timestamps[k] for k in keep], [full.values[k] for k in keep],
+                           {name: [v[k] for k in keep] for name, v in full.mix.items()})
+
+        def fuel(self, zone: str, now: float):
+            return de_fuel()
+
+    forecaster = ZoneForecaster(history=Book())
+    forecast = forecaster.issue("DE", SLICE_NOW)
+    model = forecaster.fitted("DE").model
+    assert not forecast.fallback and sorted(model.fuel_tail) == ["solar", "wind"]
+    assert {"wind", "nuclear"} <= set(model.mix_tail)
 
 
 def test_no_history_is_no_data_and_a_failing_model_an_internal_error(june):

@@ -5,9 +5,12 @@ Everything is relative to the issue hour `i` (the first hour not yet known) and 
 shape serves a grid at 30 g and one at 700 g. The lags never reach `i` or beyond: "same hour on a
 previous day" starts at the most recent day whose hour is already known (k0 = h // 24 + 1 days back).
 
-TSO forecasts (wind, solar, load, generation: any named series) enter as their value at `t` and
-their change since the same-hour lag, both divided by `scale`, the mean over the week before `i`
-of the zone's actual total generation when given, else of the sum of the forecasts themselves.
+TSO forecasts (wind, solar, load, total_generation: any named series) enter as their value at `t`
+and their change since the same-hour lag, both divided by `scale`, the mean over the week before
+`i` of the zone's actual total generation when given, else of the sum of the forecasts themselves.
+The renewable forecasts (all but load and total generation) also enter as their sum and its
+change; with a load or total generation forecast, what the renewables leave for the rest of the
+fleet to cover (the residual: demand minus renewables) and the renewables' share of it.
 
 The production mix (optional: each source's share of total production, history only) enters as
 each source's share in the last known hour, its mean over the 24 hours before `i`, and its share
@@ -23,6 +26,10 @@ import numpy as np
 DAY = 24
 WEEK = 168
 SAME_HOUR_LAGS = 7  # days
+
+# Forecasts of demand (A65 load) and of total generation (A71); every other named forecast (wind,
+# solar) is variable renewable production.
+DEMAND_FORECASTS = ("load", "total_generation")
 
 BASE_NAMES = (
     ["horizon", "hour_of_day", "day_of_week", "issue_hour", "level_week", "trend", "last", "last3", "min24", "max24"]
@@ -98,10 +105,16 @@ def build(*, y: np.ndarray, first_hour: int, issues: np.ndarray, horizons: int,
             now_value = np.where(fuel_known, now_value, np.nan)
             change = np.where(fuel_known, change, np.nan)
         columns += [now_value, change]
-    if fuel:
-        total = np.sum([columns[-2 * k - 2] for k in range(len(fuel))], axis=0)
-        total_change = np.sum([columns[-2 * k - 1] for k in range(len(fuel))], axis=0)
-        columns += [total, total_change]
+    value_at = {name: columns[len(columns) - 2 * len(fuel) + 2 * k] for k, name in enumerate(sorted(fuel))}
+    change_of = {name: columns[len(columns) - 2 * len(fuel) + 2 * k + 1] for k, name in enumerate(sorted(fuel))}
+    renewable = [name for name in sorted(fuel) if name not in DEMAND_FORECASTS]
+    if renewable:
+        total = np.sum([value_at[name] for name in renewable], axis=0)
+        columns += [total, np.sum([change_of[name] for name in renewable], axis=0)]
+        for demand in sorted(set(fuel) & set(DEMAND_FORECASTS)):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(value_at[demand] > 0, total / value_at[demand], np.nan)
+            columns += [value_at[demand] - total, share]
     for name in sorted(mix or {}):
         share = mix[name]  # type: ignore[index]
         columns += [_take(share, i - 1), np.repeat(_window_means(share, issues, DAY), horizons),
@@ -113,8 +126,10 @@ def names(fuel_names: list[str], mix_names: list[str] | tuple[str, ...] = ()) ->
     out = list(BASE_NAMES)
     for name in sorted(fuel_names):
         out += [f"{name}_forecast", f"{name}_change"]
-    if fuel_names:
-        out += ["forecasts_total", "forecasts_total_change"]
+    if any(name not in DEMAND_FORECASTS for name in fuel_names):
+        out += ["renewables_total", "renewables_total_change"]
+        for demand in sorted(set(fuel_names) & set(DEMAND_FORECASTS)):
+            out += [f"{demand}_residual", f"renewables_share_of_{demand}"]
     for name in sorted(mix_names):
         out += [f"share_{name}_last", f"share_{name}_day", f"share_{name}_same_hour"]
     return out

@@ -44,7 +44,7 @@ class History:
 
 @dataclass(frozen=True)
 class Fuel:
-    """The TSO's day-ahead forecasts as published (e.g. `wind`, `solar`, `load`, `generation`), past
+    """The TSO's day-ahead forecasts as published (e.g. `wind`, `solar`, `load`, `total_generation`), past
     and ahead, on `timestamps`; optionally the zone's actual total generation on the same timestamps
     (NaN ahead), the scale the forecasts are measured against. Units cancel: only ratios are used."""
 
