@@ -200,13 +200,12 @@ class ForecasterSettings:
 
     enabled: bool = True
     issue_seconds: float = 300.0  # re-issued from the newest history this often (cheap)
-    refit_hours: float = 24.0  # the model under it is refitted this often (a few seconds a zone)
-    history_days: int = 90  # ENTSO-E days backfilled at start (A75 and A69), newest first
+    history_days: int = 90  # ENTSO-E days backfilled at start (A75, A69, A65, A71), newest first
     history_folder: str = ""  # a volume for the backfilled days: a restart resumes; "" keeps them in memory
     requests_per_minute: int = 100  # the backfill's pace (ENTSO-E allows 400 a minute per token)
 
     def check(self, path: str) -> list[str]:
-        problems = positive(self, path, "issue_seconds", "refit_hours", "history_days", "requests_per_minute")
+        problems = positive(self, path, "issue_seconds", "history_days", "requests_per_minute")
         if not problems and self.requests_per_minute > 400:
             problems.append(f"{path}.requests_per_minute: ENTSO-E bans a token for 10 minutes above 400 a minute")
         return problems

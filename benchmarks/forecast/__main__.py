@@ -128,7 +128,7 @@ def _cell(entry: dict | None, key: str = "day1") -> str:
 
 
 def table(results: list[dict]) -> str:
-    baselines = ("persistence_24h", "ewma", "carboncast", "dacf", "carbonx")
+    baselines = ("persistence_24h", "entsoe_method", "ewma", "carboncast", "dacf", "carbonx")
     header = (f"{'region':24} {'target':9} {'days':>4} {'fcst d1':>7} {'d1 med':>6} {'d1 p95':>6} {'fcst d2':>7} {'cover':>5} "
               + " ".join(f"{b[:11]:>11}" for b in baselines) + f" {'pers d2':>7} {'fit s':>5}")
     lines = ["mean daily MAPE %, day 1 unless marked", header, "-" * len(header)]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from benchmarks.forecast import tso_method
 from benchmarks.forecast.data import Baseline, Emissions, Series
 from gridshift.exporters.grid.forecasting import Fuel, History, Settings, fit
 from gridshift.exporters.grid.forecasting.model import Learner
@@ -104,6 +105,9 @@ def run(*, emissions: Emissions, fuel: dict[str, Series], issues: np.ndarray, ba
     result.p10, result.p90 = p10, p90
     result.forecasts["persistence_24h"] = np.concatenate(
         [y.lookup(targets[:, :DAY] - DAY), y.lookup(targets[:, DAY:] - 2 * DAY)], axis=1)
+    method = tso_method.forecasts(emissions=emissions, fuel=fuel, issues=issues)
+    if method is not None:
+        result.forecasts[tso_method.NAME] = method
     for baseline in baselines:
         values = np.full(targets.shape, np.nan)
         for d, issue in enumerate(issues):

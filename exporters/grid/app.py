@@ -88,7 +88,7 @@ def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.tim
     replay = next((p for p in providers if isinstance(p, ReplayProvider)), None)
     history = HistoryBook(history_store, recent=backfill.recent, replay=replay, inputs=store.current,
                           max_days=settings.history_days)
-    forecaster = ZoneForecaster(history=ObservingHistory(history, store), refit_seconds=settings.refit_hours * 3600)
+    forecaster = ZoneForecaster(history=ObservingHistory(history, store))
     jobs = entsoe.jobs() + [job for provider in providers for job in provider_jobs(provider)]
     jobs += forecaster.jobs(forecast_zones(grid), issue_seconds=settings.issue_seconds)
     refresher = Refresher(

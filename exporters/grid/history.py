@@ -386,6 +386,7 @@ class HistoryBook:
         for store in (self.store, self.recent):
             if store is not None:
                 generation.update((h, v) for h, v in store.series(zone, GENERATION) if _usable(v) and h < now)
+        generation.update(self._live_total(zone, now))
         nan = math.nan
         forecasts = {name: [hours.get(h, nan) for h in axis] for name, hours in names.items()}
         total = [generation.get(h, nan) for h in axis] if any(h in generation for h in axis) else None
@@ -401,11 +402,24 @@ class HistoryBook:
             for name in store.names(zone):
                 if name.startswith(MIX):
                     merged.setdefault(name.removeprefix(MIX), {}).update(store.series(zone, name))
+        for psr, hours in self._live_mix(zone).items():
+            merged.setdefault(psr, {}).update(hours)
+        return {psr: {h: v for h, v in hours.items() if h < now and _usable(v)} for psr, hours in merged.items()}
+
+    def _live_mix(self, zone: str) -> dict[str, dict[int, float]]:
+        """Production type -> hour -> mean watts of the live mixes seen in that hour."""
         with self._lock:
             live = {psr: list(starts.items()) for psr, starts in self._mix.get(zone, {}).items()}
-        for psr, points in live.items():
-            merged.setdefault(psr, {}).update(_hourly_points(points))
-        return {psr: {h: v for h, v in hours.items() if h < now and _usable(v)} for psr, hours in merged.items()}
+        return {psr: _hourly_points(points) for psr, points in live.items()}
+
+    def _live_total(self, zone: str, now: float) -> dict[int, float]:
+        """hour -> the live mixes' total watts (the sum of each type's mean over the intervals seen)."""
+        total: dict[int, float] = {}
+        for hours in self._live_mix(zone).values():
+            for hour, watts in hours.items():
+                if hour < now:
+                    total[hour] = total.get(hour, 0.0) + watts
+        return total
 
     def history(self, zone: str, now: float) -> History:
         """What the zone's forecaster is fitted on: `intensity`, and `mix` on the same hours (NaN

@@ -186,6 +186,15 @@ def test_the_live_generation_mix_is_remembered_per_hour(entsoe_xml):
         assert by_type[psr] == {hour: pytest.approx(sum(quarters) / 4)}
     assert book.mix("FI", hour) == {psr: {} for psr in profile.series}  # nothing before now
     assert HistoryBook().mix("FI", hour) == {}
+    # The live total is the actual generation beside the day-ahead forecasts (what the model's
+    # day-ahead method feature starts from).
+    ahead = shift_times(entsoe_xml(FI_DAYAHEAD), utc("2025-10-22T23:00") - utc("2024-02-07T23:00"))
+    held[datasets.WIND_SOLAR_FORECAST.key("FI")] = Held(mix.profile(parse_document(ahead)), fetched_at=0.0)
+    fuel = book.fuel("FI", hour + 2 * HOUR)
+    assert fuel is not None and fuel.generation is not None
+    total = dict(zip(fuel.timestamps, fuel.generation))
+    assert total[hour] == pytest.approx(sum(sum(r.watts.values()) for r in rounds[1:]) / 4)
+    assert all(math.isnan(v) for h, v in total.items() if h != hour)
 
 
 def test_the_current_forecast_process_type_a18_is_ignored(entsoe_xml):

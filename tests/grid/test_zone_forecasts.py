@@ -1,6 +1,6 @@
 """gridshift's own forecast in the exporter (zone_forecasts.py -> derive -> collector and API), on the
 recorded June 2022 German trace: a model once there are two weeks of history, persistence (flagged)
-before, refitted daily, and published as the contract's forecast series, a P10-P90 band, the window
+before, refitted every hour, and published as the contract's forecast series, a P10-P90 band, the window
 quantiles and greenest windows on P50, and in /api/v1/forecast; nothing once it is stale."""
 
 from __future__ import annotations
@@ -68,14 +68,19 @@ def test_with_weeks_of_history_the_model_forecasts_48_ordered_hours(forecast, ju
     assert sum(errors) / len(errors) < 0.5  # a sanity bound only: accuracy is the benchmark's business
 
 
-def test_the_model_is_refitted_daily_and_a_fallback_at_every_issue(june):
+def test_the_model_is_refitted_every_hour_and_a_fallback_at_every_issue(june):
+    """NOW is 00:20: the issues of the same UTC hour share a fit, each new hour fits again (the
+    model learns from forecasts issued at its own hour of day)."""
     fitter = CountingFit()
     forecaster = ZoneForecaster(history=TraceHistory(june), fitter=fitter)
-    for minutes in (0, 5, 60, 600):
+    for minutes in (0, 5, 30, 39):
         forecaster.issue("DE", NOW + minutes * 60)
     assert fitter.calls == 1
-    forecaster.issue("DE", NOW + DAY)
+    forecaster.issue("DE", NOW + 40 * 60)  # 01:00
+    forecaster.issue("DE", NOW + 45 * 60)
     assert fitter.calls == 2
+    forecaster.issue("DE", NOW + DAY)
+    assert fitter.calls == 3 and forecaster.fitted("DE").at == NOW + DAY
     short = ZoneForecaster(history=TraceHistory([p for p in june if p[0] >= NOW - 5 * DAY]), fitter=(counting := CountingFit()))
     first = short.issue("DE", NOW)
     short.issue("DE", NOW + 300)

@@ -12,6 +12,10 @@ The renewable forecasts (all but load and total generation) also enter as their 
 change; with a load or total generation forecast, what the renewables leave for the rest of the
 fleet to cover (the residual: demand minus renewables) and the renewables' share of it.
 
+With the zone's actual total generation or a total generation forecast, the exporter's ENTSO-E
+day-ahead method (forecast.py) enters as a feature too (`_day_ahead_method`): measured alone on
+the benchmark it beats the history-and-forecasts model on some grids (ES), so the model gets it.
+
 The production mix (optional: each source's share of total production, history only) enters as
 each source's share in the last known hour, its mean over the 24 hours before `i`, and its share
 at the same-hour lag of `t` (scale-free already).
@@ -61,11 +65,12 @@ def levels(y: np.ndarray, issues: np.ndarray) -> np.ndarray:
 
 def build(*, y: np.ndarray, first_hour: int, issues: np.ndarray, horizons: int,
           fuel: dict[str, np.ndarray], scale: np.ndarray | None, fuel_known: np.ndarray | None,
-          mix: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+          mix: dict[str, np.ndarray] | None = None, generation: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows for every (issue, horizon) pair, issue-major. Returns (X, level per row).
 
-    `y` and every `fuel` array share the grid starting at `first_hour`; `issues` are grid
-    indices; `fuel_known[r]` False blanks the fuel features of row r (a forecast not yet published).
+    `y`, every `fuel` array and `generation` (the actual total, NaN where unknown) share the grid
+    starting at `first_hour`; `issues` are grid indices; `fuel_known[r]` False blanks the fuel
+    features of row r (a forecast not yet published).
     """
     n_issues = len(issues)
     h = np.tile(np.arange(horizons), n_issues)
@@ -115,6 +120,13 @@ def build(*, y: np.ndarray, first_hour: int, issues: np.ndarray, horizons: int,
             with np.errstate(invalid="ignore", divide="ignore"):
                 share = np.where(value_at[demand] > 0, total / value_at[demand], np.nan)
             columns += [value_at[demand] - total, share]
+        method_total = fuel.get("total_generation", generation)
+        if method_total is not None:
+            total_index = t if "total_generation" in fuel else same_hour_index
+            method = _day_ahead_method(y=y, i=i, t=t, total_index=total_index, level=level,
+                                       renewable=np.sum([fuel[name] for name in renewable], axis=0),
+                                       total=method_total, generation=generation)
+            columns.append(method if fuel_known is None else np.where(fuel_known, method, np.nan))
     for name in sorted(mix or {}):
         share = mix[name]  # type: ignore[index]
         columns += [_take(share, i - 1), np.repeat(_window_means(share, issues, DAY), horizons),
@@ -122,7 +134,22 @@ def build(*, y: np.ndarray, first_hour: int, issues: np.ndarray, horizons: int,
     return np.stack(columns, axis=1).astype(np.float32), level
 
 
-def names(fuel_names: list[str], mix_names: list[str] | tuple[str, ...] = ()) -> list[str]:
+def _day_ahead_method(*, y: np.ndarray, i: np.ndarray, t: np.ndarray, total_index: np.ndarray, level: np.ndarray,
+                      renewable: np.ndarray, total: np.ndarray, generation: np.ndarray | None) -> np.ndarray:
+    """The exporter's ENTSO-E day-ahead method (forecast.py) in ratios, relative to `level`: the last
+    known intensity scaled by how the share the renewables leave to the rest of the fleet changes
+    from the last known hour to the target hour (the renewables' own factors taken as zero). The
+    last hour's share is that of the TSO's forecast of it in the actual total; the target hour's
+    total is the total generation forecast, else the actual total of its same-hour lag."""
+    now_total = _take(generation, i - 1) if generation is not None else _take(total, i - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rest_now = 1.0 - _take(renewable, i - 1) / now_total
+        rest_then = np.clip(1.0 - _take(renewable, t) / _take(total, total_index), 0.0, 1.0)
+        ratio = np.where(rest_now > 0.02, rest_then / rest_now, np.nan)
+    return _take(y, i - 1) / level * ratio
+
+
+def names(fuel_names: list[str], mix_names: list[str] | tuple[str, ...] = (), *, generation: bool = False) -> list[str]:
     out = list(BASE_NAMES)
     for name in sorted(fuel_names):
         out += [f"{name}_forecast", f"{name}_change"]
@@ -130,6 +157,8 @@ def names(fuel_names: list[str], mix_names: list[str] | tuple[str, ...] = ()) ->
         out += ["renewables_total", "renewables_total_change"]
         for demand in sorted(set(fuel_names) & set(DEMAND_FORECASTS)):
             out += [f"{demand}_residual", f"renewables_share_of_{demand}"]
+        if generation or "total_generation" in fuel_names:
+            out.append("day_ahead_method")
     for name in sorted(mix_names):
         out += [f"share_{name}_last", f"share_{name}_day", f"share_{name}_same_hour"]
     return out

@@ -246,7 +246,7 @@ class Model:
         scale = _scale(fuel=fuel_arrays, generation=gen, issues=issues)
         mix_arrays = {name: g.window(lo, now_hour) for name, g in mix_grids.items()}
         X, levels = features.build(y=y_full, first_hour=lo, issues=issues, horizons=hours, fuel=fuel_arrays,
-                                   scale=scale, fuel_known=None, mix=mix_arrays)
+                                   scale=scale, fuel_known=None, mix=mix_arrays, generation=gen)
         z = np.asarray(self.regressor.predict(X), dtype=float)
         base = np.log(levels + 1.0)
         bucket = np.minimum(np.arange(hours) // BUCKET_HOURS, len(self.offsets) - 1)
@@ -318,14 +318,15 @@ def training_rows(*, y: np.ndarray, first_hour: int, fuel: dict[str, np.ndarray]
     issues = np.arange(first_issue, issue_to, stride)
     H = settings.horizon_hours
     if len(issues) == 0:
-        return np.zeros((0, len(features.names(list(fuel), list(mix or {}))))), np.zeros(0), np.zeros(0), np.zeros(0, int)
+        width = len(features.names(list(fuel), list(mix or {}), generation=generation is not None))
+        return np.zeros((0, width)), np.zeros(0), np.zeros(0), np.zeros(0, int)
     y_pad = np.concatenate([y, np.full(H, np.nan)])
     fuel_pad = {k: np.concatenate([v, np.full(max(0, len(y_pad) - len(v)), np.nan)])[:len(y_pad)] for k, v in fuel.items()}
     gen_pad = None if generation is None else np.concatenate([generation, np.full(H, np.nan)])[:len(y_pad)]
     scale = _scale(fuel=fuel_pad, generation=gen_pad, issues=issues)
     h = np.tile(np.arange(H), len(issues))
     X, level = features.build(y=y_pad, first_hour=first_hour, issues=issues, horizons=H, fuel=fuel_pad, scale=scale,
-                              fuel_known=h < settings.fuel_horizon_hours, mix=mix)
+                              fuel_known=h < settings.fuel_horizon_hours, mix=mix, generation=gen_pad)
     target = y_pad[np.repeat(issues, H) + h]
     ok = np.isfinite(target) & np.isfinite(level)
     z = np.log((target + 1.0) / (level + 1.0))
