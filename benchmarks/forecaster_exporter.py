@@ -94,6 +94,45 @@ def run(*, zones: int, data: Path, history_days: int) -> dict[str, Any]:
     }
 
 
+def held_history(zones: int, days: int) -> dict[str, Any]:
+    """What a backfilled year costs in memory: `days` days of every backfilled dataset for `zones`
+    zones, each day the recorded payloads' own series (FI's A75 with its shares per type, FI's A69,
+    SE3's A71, DK1's A65 as a day-ahead load), moved onto that day, kept in a HistoryStore."""
+    from benchmarks import fake_entsoe
+    from gridshift.exporters.grid.backfill import Chunk, HistoryStore
+    from gridshift.exporters.grid.history import day_series
+    from gridshift.recordings import shift_times
+
+    def one_day(file: str, dataset: str, first: str, process: str | None = None) -> dict[str, list[tuple[int, float]]]:
+        text = (REPO_DATA_DIR / "entsoe" / file).read_text(encoding="utf-8")
+        if process:
+            text = text.replace("<process.processType>A16<", f"<process.processType>{process}<")
+        start = int(datetime.fromisoformat(first).timestamp())
+        return day_series(dataset, text, {}, start=start, end=start + DAY)
+
+    template = {
+        "generation": one_day(fake_entsoe.FI_GENERATION, "generation", "2025-10-22T00:00+00:00"),
+        "wind_solar_forecast": one_day(fake_entsoe.FI_WIND_SOLAR_DAYAHEAD, "wind_solar_forecast", "2024-02-08T00:00+00:00"),
+        "generation_forecast": one_day(fake_entsoe.SE3_GENERATION_FORECAST, "generation_forecast", "2023-12-28T00:00+00:00"),
+        "load_forecast": one_day(fake_entsoe.DK1_LOAD, "load_forecast", "2023-12-29T00:00+00:00", process="A01"),
+    }
+    series_per_day = sum(len(day) for day in template.values())
+    before = rss_bytes()
+    store = HistoryStore()
+    today = int(time.time()) // DAY * DAY
+    for back in range(1, days + 1):
+        day = today - back * DAY
+        for zone in range(zones):
+            for dataset, series in template.items():
+                shift = day - min(t for points in series.values() for t, _ in points) // DAY * DAY
+                store.keep(Chunk(f"Z{zone:02d}", dataset, day),
+                           {name: [(t + shift, v) for t, v in points] for name, points in series.items()})
+    held = sum(store.column(f"Z{zone:02d}", name).values.nbytes  # type: ignore[union-attr]
+               for zone in range(zones) for name in store.names(f"Z{zone:02d}"))
+    return {"zones": zones, "days": days, "series_per_zone_day": series_per_day, "rss_bytes": rss_bytes() - before,
+            "array_bytes": held}
+
+
 def table(result: dict[str, Any]) -> str:
     memory, fit, size = result["memory_rss_bytes"], result["fit_seconds"], result["model_bytes"]
     rows = [
@@ -108,6 +147,11 @@ def table(result: dict[str, Any]) -> str:
         ("RSS: every zone fitted and forecast", f"+{mib(memory['fitted'] - memory['lightgbm'])}"),
         ("peak RSS", mib(result["memory_peak_rss_bytes"])),
     ]
+    history = result.get("held_history")
+    if history:
+        rows.append((f"RSS: a backfilled year held ({history['days']} days x {history['zones']} zones, "
+                     f"{history['series_per_zone_day']} series a zone-day)",
+                     f"+{mib(history['rss_bytes'])} ({mib(history['array_bytes'])} of arrays)"))
     return aligned_table(("measure", "value"), rows)
 
 
@@ -116,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zones", type=int, default=40)
     parser.add_argument("--data", type=Path, default=REPO_DATA_DIR / "intensity", help="a folder of trace files")
     parser.add_argument("--history-days", type=int, default=21, help="trace days before each zone's start")
+    parser.add_argument("--held-days", type=int, default=365, help="days of backfilled ENTSO-E history held per zone")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
@@ -124,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_logging("gridshift")
     began = time.perf_counter()
     result = run(zones=args.zones, data=args.data, history_days=args.history_days)
+    result["held_history"] = held_history(args.zones, args.held_days)
     output = write_result(result, "forecaster_exporter", datetime.now(timezone.utc), args.output)
     print_table_and_took(table(result), time.perf_counter() - began, output)
     return 0

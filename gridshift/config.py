@@ -200,7 +200,7 @@ class ForecasterSettings:
 
     enabled: bool = True
     issue_seconds: float = 300.0  # re-issued from the newest history this often (cheap)
-    history_days: int = 90  # ENTSO-E days backfilled at start (A75, A69, A65, A71), newest first
+    history_days: int = 365  # ENTSO-E days backfilled at start (A75, A69, A65, A71), newest first: the year the model is benchmarked with
     history_folder: str = ""  # a volume for the backfilled days: a restart resumes; "" keeps them in memory
     requests_per_minute: int = 100  # the backfill's pace (ENTSO-E allows 400 a minute per token)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gridshift.exporters.grid.errors import FetchError
+from gridshift.exporters.grid.hourly import HourlyColumn, dtype_for
 from gridshift.exporters.grid.pacing import RequestPacer, ban_end
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,14 @@ def plan(zones: Iterable[str], datasets: Iterable[str], *, now: float, days: int
 
 
 class HistoryStore:
-    """The backfilled days: in memory, and in `folder` when given (one JSON file a day, written
-    atomically). A file that cannot be read is logged and that day fetched again."""
+    """The backfilled days: which (zone, dataset, day) are held, and their series as one compact
+    hourly column per (zone, name) (hourly.py), in memory; and in `folder` when given (one JSON
+    file a day, written atomically). A file that cannot be read is logged and that day fetched again."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
-        self._days: dict[Chunk, Series] = {}
+        self._held: set[Chunk] = set()
+        self._columns: dict[str, dict[str, HourlyColumn]] = {}  # zone -> name -> column
         self._lock = threading.Lock()
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
@@ -69,25 +72,41 @@ class HistoryStore:
 
     def has(self, chunk: Chunk) -> bool:
         with self._lock:
-            return chunk in self._days
+            return chunk in self._held
 
     def keep(self, chunk: Chunk, series: Series) -> None:
         clean = {name: sorted((int(t), float(v)) for t, v in points) for name, points in series.items()}
         if self.folder is not None:
             self._write(chunk, clean)
         with self._lock:
-            self._days[chunk] = clean
+            self._add(chunk, clean)
 
     def names(self, zone: str) -> set[str]:
         """The names of the series held for a zone, over every day."""
         with self._lock:
-            return {name for chunk, day in self._days.items() if chunk.zone == zone for name in day}
+            return set(self._columns.get(zone, {}))
 
     def series(self, zone: str, name: str) -> list[tuple[int, float]]:
-        """One zone's series `name` over every day held, in time order, each moment once."""
+        """One zone's series `name` over every day held, in time order, each hour once."""
         with self._lock:
-            merged = {t: v for chunk, day in self._days.items() if chunk.zone == zone for t, v in day.get(name, [])}
-        return sorted(merged.items())
+            column = self._columns.get(zone, {}).get(name)
+            return column.items() if column is not None else []
+
+    def column(self, zone: str, name: str) -> HourlyColumn | None:
+        """A copy of one zone's series `name` (None if none is held), for reading outside the lock."""
+        with self._lock:
+            column = self._columns.get(zone, {}).get(name)
+            if column is None:
+                return None
+            copy = HourlyColumn(column.dtype)
+            copy.first_hour, copy.values = column.first_hour, column.values.copy()
+            return copy
+
+    def _add(self, chunk: Chunk, series: Series) -> None:
+        self._held.add(chunk)
+        columns = self._columns.setdefault(chunk.zone, {})
+        for name, points in series.items():
+            columns.setdefault(name, HourlyColumn(dtype_for(name))).put(points)
 
     def _path(self, chunk: Chunk) -> Path:
         assert self.folder is not None
@@ -110,7 +129,7 @@ class HistoryStore:
             except (OSError, ValueError, TypeError, AttributeError) as error:
                 log.warning("backfill: ignoring %s, it cannot be read (%s); that day is fetched again", path, error)
                 continue
-            self._days[chunk] = series
+            self._add(chunk, series)
 
 
 @dataclass

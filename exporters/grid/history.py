@@ -37,10 +37,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
+import numpy as np
+
 from gridshift.exporters.grid import datasets as grid_datasets
 from gridshift.exporters.grid.backfill import DAY, Backfill, BackfillStatus, Chunk, HistoryStore, Series, plan
 from gridshift.exporters.grid.errors import FetchError, as_fetch_errors
 from gridshift.exporters.grid.forecasting.model import Fuel, History
+from gridshift.exporters.grid.hourly import SHARE, HourlyColumn, dtype_for, merged
 from gridshift.exporters.grid.intensity import mix_intensity
 from gridshift.exporters.grid.mix import TOTAL, GenerationMix, Profile, require_document
 from gridshift.exporters.grid.pacing import RequestPacer
@@ -60,7 +63,6 @@ GENERATION = grid_datasets.GENERATION.name
 WIND_SOLAR = grid_datasets.WIND_SOLAR_FORECAST.name
 LOAD_FORECAST = grid_datasets.LOAD_FORECAST.name
 GENERATION_FORECAST = grid_datasets.GENERATION_FORECAST.name
-MIX = "mix:"  # prefix of the backfilled production per type: "mix:B16" is solar's hourly watts
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def day_series(dataset: str, xml_text: str | bytes, factors: Mapping[str, float]
     """One ENTSO-E answer as named hourly series, hours in [start, end) when given (a chunk's day).
 
     "generation" (A75/A16): {"intensity": gCO2eq/kWh of each complete hour, "generation": total
-    watts, "mix:<type>": each production type's watts}; the day-ahead forecasts (process A01 only):
+    watts, "share:<type>": each production type's share of it}; the day-ahead forecasts (A01 only):
     "wind_solar_forecast" (A69) {"wind": W, "solar": W}, a name only where the document has its
     types; "load_forecast" (A65) {"load": W}; "generation_forecast" (A71) {"total_generation": W}. A
     forecast of another process type (A69's A18 "current", A65's A16 actual load) is ignored: {}.
@@ -176,8 +178,9 @@ def _generation_series(document: Document, factors: Mapping[str, float], start: 
         total.append((hour, sum(watts.values())))
     if not hours:
         return {}
-    per_type = {MIX + psr: [(hour, means[hour]) for hour in hours] for psr, means in sorted(hourly.items())}
-    return {"intensity": intensity, "generation": total, **per_type}
+    shares = {SHARE + psr: [(hour, means[hour] / watts) for hour, (_, watts) in zip(hours, total) if watts > 0]
+              for psr, means in sorted(hourly.items())}
+    return {"intensity": intensity, "generation": total, **shares}
 
 
 def _fuel_series(by_type: Mapping[str, list[Interval]], features: Mapping[str, tuple[str, ...]],
@@ -235,12 +238,16 @@ class PastSource(Protocol):
 
 
 @dataclass
-class _Observed:
-    """One zone's live observations: raw points of the recent hours, hourly means of the final ones."""
+class _Live:
+    """One zone's live observations: raw points of the recent hours, compact columns of the final ones."""
 
-    raw: dict[int, float] = field(default_factory=dict)  # point start -> value (the later report wins)
-    hourly: dict[int, float] = field(default_factory=dict)  # final hours: hour -> mean
+    raw: dict[int, float] = field(default_factory=dict)  # point start -> intensity (the later report wins)
+    intensity: HourlyColumn = field(default_factory=HourlyColumn)  # final hours: the mean of their points
     newest: int = 0
+    mixes: dict[int, dict[str, float]] = field(default_factory=dict)  # recent interval start -> watts per type
+    shares: dict[str, HourlyColumn] = field(default_factory=dict)  # final hours: each type's share
+    total: HourlyColumn = field(default_factory=HourlyColumn)  # final hours: total watts
+    forecasts: dict[str, HourlyColumn] = field(default_factory=dict)  # feature -> the live day-ahead values
 
 
 class HistoryBook:
@@ -249,7 +256,8 @@ class HistoryBook:
     `store`: the backfilled days; `recent`: today's backfill (in memory); `replay`: the replay
     provider (its zones read the trace's past); `inputs`: the grid store's inputs (GridStore.current),
     read for the newest live generation mix (A75) and day-ahead forecasts (A69, A65, A71) of each
-    zone. Thread-safe.
+    zone. What it keeps itself is held in compact hourly columns (hourly.py), at most `max_days`.
+    Thread-safe.
     """
 
     def __init__(self, store: HistoryStore | None = None, *, recent: HistoryStore | None = None,
@@ -259,9 +267,7 @@ class HistoryBook:
             raise ValueError(f"max_days must be at least 1, got {max_days}")
         self.store, self.recent, self.replay, self.inputs = store, recent, replay, inputs
         self.max_days = max_days
-        self._observed: dict[str, _Observed] = {}
-        self._fuel: dict[str, dict[str, dict[int, float]]] = {}  # zone -> feature -> hour -> live day-ahead value
-        self._mix: dict[str, dict[str, dict[int, float]]] = {}  # zone -> production type -> interval start -> live watts
+        self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
 
     # what the exporter sees
@@ -272,10 +278,11 @@ class HistoryBook:
         `now` (a replay's series holds its future as actuals), NaN and negative values are skipped;
         a point seen again counts once, its later value winning until its hour is final (3 h behind
         the newest observation). Returns how many were taken. Also remembers the zone's live
-        day-ahead wind and solar forecast, if `inputs` holds one."""
+        generation mix and day-ahead forecasts, if `inputs` holds them."""
         taken = 0
         with self._lock:
-            observed = self._observed.setdefault(zone, _Observed())
+            live = self._live.setdefault(zone, _Live())
+            final = live.intensity
             for point in points:
                 if isinstance(point, IntensityPoint):
                     if point.forecast:
@@ -286,148 +293,103 @@ class HistoryBook:
                 if not (math.isfinite(start) and _usable(float(value))) or (now is not None and start >= now):
                     continue
                 start = int(start)
-                if start // HOUR * HOUR in observed.hourly:
+                hour = start // HOUR
+                if final.first_hour <= hour < final.end_hour and math.isfinite(final.values[hour - final.first_hour]):
                     continue  # that hour is final; this is a repeat of what made it
-                observed.raw[start] = float(value)
-                observed.newest = max(observed.newest, start)
+                live.raw[start] = float(value)
+                live.newest = max(live.newest, start)
                 taken += 1
-            self._finalise(observed)
-        self._remember_fuel(zone)
-        self._remember_mix(zone)
+            self._finalise(live)
+        self._remember(zone)
         return taken
 
-    def _finalise(self, observed: _Observed) -> None:
-        final_before = (observed.newest - FINAL_AFTER_SECONDS) // HOUR * HOUR
-        closing: dict[int, list[float]] = {}
-        for start in [s for s in observed.raw if s < final_before]:
-            closing.setdefault(start // HOUR * HOUR, []).append(observed.raw.pop(start))
-        for hour, values in closing.items():
-            observed.hourly[hour] = sum(values) / len(values)
-        oldest = observed.newest - self.max_days * DAY
-        for hour in [h for h in observed.hourly if h < oldest]:
-            del observed.hourly[hour]
+    def _finalise(self, live: _Live) -> None:
+        final_before = (live.newest - FINAL_AFTER_SECONDS) // HOUR * HOUR
+        closing = [start for start in live.raw if start < final_before]
+        live.intensity.put(_hourly_points((start, live.raw.pop(start)) for start in closing).items())
+        oldest = (live.newest - self.max_days * DAY) // HOUR
+        for column in (live.intensity, live.total, *live.shares.values(), *live.forecasts.values()):
+            column.drop_before(oldest)
 
-    def _remember_fuel(self, zone: str) -> None:
-        """The live day-ahead forecasts held for the zone, as hourly feature series, kept as they move on."""
+    def _remember(self, zone: str) -> None:
+        """The live generation mix and day-ahead forecasts held for the zone, kept as they move on."""
         if self.inputs is None:
             return
         inputs = self.inputs()
-        live: Series = {}
+        forecasts: Series = {}
         for forecast in TSO_FORECASTS.values():
             one = held(inputs, forecast.dataset.key(zone))
             if one is not None and isinstance(one.value, Profile):
                 by_type = _by_type(_ProfileSeries(psr, intervals) for psr, intervals in one.value.series.items())
-                live.update(_fuel_series(by_type, forecast.features, None, None))
-        if live:
-            with self._lock:
-                self._keep(self._fuel.setdefault(zone, {}), live)
-
-    def _remember_mix(self, zone: str) -> None:
-        """The zone's latest live generation mix (A75), per production type, by interval start."""
-        if self.inputs is None:
-            return
-        one = held(self.inputs(), grid_datasets.GENERATION.key(zone))
-        if one is None or not isinstance(one.value, GenerationMix):
-            return
-        latest = one.value
-        live = {psr: [(latest.timestamp, watts)] for psr, watts in latest.watts.items() if _usable(watts)}
+                forecasts.update(_fuel_series(by_type, forecast.features, None, None))
+        generation = held(inputs, grid_datasets.GENERATION.key(zone))
+        latest = generation.value if generation is not None and isinstance(generation.value, GenerationMix) else None
         with self._lock:
-            self._keep(self._mix.setdefault(zone, {}), live)
+            live = self._live.setdefault(zone, _Live())
+            for name, points in forecasts.items():
+                live.forecasts.setdefault(name, HourlyColumn()).put(points)
+            if latest is not None:
+                live.mixes[latest.timestamp] = {psr: w for psr, w in latest.watts.items() if _usable(w)}
+                self._finalise_mixes(live, newest=max(live.mixes))
 
-    def _keep(self, kept: dict[str, dict[int, float]], new: Series) -> None:
-        for name, points in new.items():
-            kept.setdefault(name, {}).update(points)
-        newest = max((h for hours in kept.values() for h in hours), default=0)
-        for hours in kept.values():
-            for hour in [h for h in hours if h < newest - self.max_days * DAY]:
-                del hours[hour]
+    def _finalise_mixes(self, live: _Live, *, newest: int) -> None:
+        """The mixes of hours 3 h behind the newest become each type's hourly share and the total."""
+        final_before = (newest - FINAL_AFTER_SECONDS) // HOUR * HOUR
+        closing = {start: live.mixes.pop(start) for start in [s for s in live.mixes if s < final_before]}
+        _put_mixes(closing, shares=live.shares, total=live.total)
 
     # what the forecaster reads
 
+    def history(self, zone: str, now: float) -> History:
+        """What the zone's forecaster is fitted on: the hourly intensity of the `max_days` before
+        `now`, and each production type's share on the same hours (NaN where an hour has none; None
+        for a zone without any, e.g. a replay or provider zone)."""
+        first, end = self._span(now)
+        values = self._intensity(zone, first, end)
+        known = np.flatnonzero(np.isfinite(values))
+        shares = {psr: column[known] for psr, column in sorted(self._shares(zone, first, end).items())}
+        return History((first + known) * HOUR, values[known], shares or None)
+
     def intensity(self, zone: str, now: float) -> Points:
         """Hourly gCO2eq/kWh, hours starting before `now`, oldest first, each hour once."""
-        merged: dict[int, float] = {}
-        if self.replay is not None and zone in self.replay.zones:
-            try:
-                merged.update(_hourly_points(self.replay.past(zone, now, self.max_days * DAY)))
-            except FetchError as error:
-                log.warning("history: no replay past for %s: %s", zone, error.message)
-        for store in (self.store, self.recent):
-            if store is not None:
-                merged.update(store.series(zone, "intensity"))
-        with self._lock:
-            observed = self._observed.get(zone)
-            if observed is not None:
-                merged.update(observed.hourly)
-                merged.update(_hourly_points(observed.raw.items()))
-        return [(hour, value) for hour, value in sorted(merged.items()) if hour < now and _usable(value)]
-
-    def fuel_series(self, zone: str, now: float) -> tuple[list[int], dict[str, list[float]], list[float] | None] | None:
-        """(hours, {"wind": [...], "solar": [...], "load": [...], "total_generation": [...]}, actual
-        generation) on one hourly axis, NaN where a series has no value (actual generation: the
-        backfilled total, NaN ahead); None without any day-ahead forecast. Past and ahead: the
-        forecasts are known before their hours."""
-        self._remember_fuel(zone)
-        names: dict[str, dict[int, float]] = {}
-        for store in (self.store, self.recent):
-            if store is None:
-                continue
-            for name in FUEL_NAMES:
-                names.setdefault(name, {}).update(store.series(zone, name))
-        with self._lock:
-            for name, hours in self._fuel.get(zone, {}).items():
-                names.setdefault(name, {}).update(hours)
-        names = {name: {h: v for h, v in hours.items() if _usable(v)} for name, hours in names.items()}
-        names = {name: hours for name, hours in names.items() if hours}
-        if not names:
-            return None
-        axis = sorted(set().union(*names.values()))
-        generation: dict[int, float] = {}
-        for store in (self.store, self.recent):
-            if store is not None:
-                generation.update((h, v) for h, v in store.series(zone, GENERATION) if _usable(v) and h < now)
-        generation.update(self._live_total(zone, now))
-        nan = math.nan
-        forecasts = {name: [hours.get(h, nan) for h in axis] for name, hours in names.items()}
-        total = [generation.get(h, nan) for h in axis] if any(h in generation for h in axis) else None
-        return axis, forecasts, total
+        history = self.history(zone, now)
+        return [(int(t), float(v)) for t, v in zip(history.timestamps, history.values)]
 
     def mix(self, zone: str, now: float) -> dict[str, dict[int, float]]:
-        """Production type -> hour -> mean watts, hours before `now`: the backfilled days, then the
-        live mixes seen (an hour's mean of the intervals seen in it) winning where both exist."""
-        merged: dict[str, dict[int, float]] = {}
-        for store in (self.store, self.recent):
-            if store is None:
-                continue
-            for name in store.names(zone):
-                if name.startswith(MIX):
-                    merged.setdefault(name.removeprefix(MIX), {}).update(store.series(zone, name))
-        for psr, hours in self._live_mix(zone).items():
-            merged.setdefault(psr, {}).update(hours)
-        return {psr: {h: v for h, v in hours.items() if h < now and _usable(v)} for psr, hours in merged.items()}
+        """Production type -> hour -> its share of the hour's production, hours before `now`."""
+        first, end = self._span(now)
+        return {psr: {(first + int(k)) * HOUR: float(values[k]) for k in np.flatnonzero(np.isfinite(values))}
+                for psr, values in self._shares(zone, first, end).items()}
 
-    def _live_mix(self, zone: str) -> dict[str, dict[int, float]]:
-        """Production type -> hour -> mean watts of the live mixes seen in that hour."""
+    def fuel_series(self, zone: str, now: float) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None] | None:
+        """(hours, {"wind": [...], "solar": [...], "load": [...], "total_generation": [...]}, actual
+        generation) on one hourly axis from `max_days` before `now` to the newest forecast hour, NaN
+        where a series has no value (actual generation: the backfilled and live totals, NaN ahead);
+        None without any day-ahead forecast. Past and ahead: the forecasts are known before their hours."""
+        self._remember(zone)
+        first, now_hour = self._span(now)
         with self._lock:
-            live = {psr: list(starts.items()) for psr, starts in self._mix.get(zone, {}).items()}
-        return {psr: _hourly_points(points) for psr, points in live.items()}
-
-    def _live_total(self, zone: str, now: float) -> dict[int, float]:
-        """hour -> the live mixes' total watts (the sum of each type's mean over the intervals seen)."""
-        total: dict[int, float] = {}
-        for hours in self._live_mix(zone).values():
-            for hour, watts in hours.items():
-                if hour < now:
-                    total[hour] = total.get(hour, 0.0) + watts
-        return total
-
-    def history(self, zone: str, now: float) -> History:
-        """What the zone's forecaster is fitted on: `intensity`, and `mix` on the same hours (NaN
-        where an hour has no mix; None for a zone without any, e.g. a replay or provider zone)."""
-        points = self.intensity(zone, now)
-        hours = [hour for hour, _ in points]
-        mix = {psr: [by_hour.get(hour, math.nan) for hour in hours] for psr, by_hour in sorted(self.mix(zone, now).items())}
-        return History(hours, [value for _, value in points], mix or None)
+            live = self._live.get(zone)
+            live_forecasts = {name: _copy(column) for name, column in live.forecasts.items()} if live else {}
+            live_totals = [_copy(live.total), _recent_mixes(live)[1]] if live else []
+        layers: dict[str, list[HourlyColumn | None]] = {}
+        for name in FUEL_NAMES:
+            layers[name] = [store.column(zone, name) for store in self._stores()] + [live_forecasts.get(name)]
+        layers = {name: columns for name, columns in layers.items() if any(c is not None and len(c) for c in columns)}
+        if not layers:
+            return None
+        end = max(c.end_hour for columns in layers.values() for c in columns if c is not None and len(c))
+        forecasts = {name: merged(first, end, columns) for name, columns in layers.items()}
+        known = np.flatnonzero(np.any([np.isfinite(v) for v in forecasts.values()], axis=0))
+        if len(known) == 0:
+            return None
+        axis = np.arange(first + known[0], first + known[-1] + 1)
+        offset = int(known[0])
+        forecasts = {name: values[offset:offset + len(axis)] for name, values in forecasts.items()}
+        total = merged(int(axis[0]), int(axis[-1]) + 1,
+                       [store.column(zone, GENERATION) for store in self._stores()] + live_totals)
+        total[axis >= now_hour] = np.nan
+        return axis * HOUR, forecasts, (total if np.isfinite(total).any() else None)
 
     def fuel(self, zone: str, now: float) -> Fuel | None:
         """fuel_series as the forecaster's Fuel (timestamps, forecasts, generation)."""
@@ -436,6 +398,91 @@ class HistoryBook:
             return None
         axis, forecasts, generation = series
         return Fuel(timestamps=axis, forecasts=forecasts, generation=generation)
+
+    def _span(self, now: float) -> tuple[int, int]:
+        """The epoch hours [first, end) the forecaster reads: `max_days` before the hour of `now`."""
+        end = int(math.ceil(now / HOUR))
+        return end - self.max_days * 24, end
+
+    def _stores(self) -> list[HistoryStore]:
+        return [store for store in (self.store, self.recent) if store is not None]
+
+    def _intensity(self, zone: str, first: int, end: int) -> np.ndarray:
+        """Merge rule: the replay's past, then the backfill, today's backfill, the live final hours,
+        the live recent points (each later one winning where it has a value)."""
+        layers: list[HourlyColumn | None] = []
+        if self.replay is not None and zone in self.replay.zones:
+            try:
+                past = HourlyColumn()
+                past.put(_hourly_points(self.replay.past(zone, end * HOUR, self.max_days * DAY)).items())
+                layers.append(past)
+            except FetchError as error:
+                log.warning("history: no replay past for %s: %s", zone, error.message)
+        layers += [store.column(zone, "intensity") for store in self._stores()]
+        with self._lock:
+            live = self._live.get(zone)
+            if live is not None:
+                recent = HourlyColumn()
+                recent.put(_hourly_points(live.raw.items()).items())
+                layers += [_copy(live.intensity), recent]
+        values = merged(first, end, layers)
+        values[~(values >= 0)] = np.nan
+        return values
+
+    def _shares(self, zone: str, first: int, end: int) -> dict[str, np.ndarray]:
+        """Production type -> its hourly share over [first, end): the backfill, then the live final hours."""
+        layers: dict[str, list[HourlyColumn | None]] = {}
+        for store in self._stores():
+            for name in store.names(zone):
+                if name.startswith(SHARE):
+                    layers.setdefault(name.removeprefix(SHARE), []).append(store.column(zone, name))
+        with self._lock:
+            live = self._live.get(zone)
+            if live is not None:
+                recent, _ = _recent_mixes(live)
+                for psr in live.shares.keys() | recent.keys():
+                    layers.setdefault(psr, []).extend([_copy(live.shares[psr]) if psr in live.shares else None,
+                                                       recent.get(psr)])
+        return {psr: merged(first, end, columns) for psr, columns in layers.items()}
+
+
+def _copy(column: HourlyColumn) -> HourlyColumn:
+    copy = HourlyColumn(column.dtype)
+    copy.first_hour, copy.values = column.first_hour, column.values.copy()
+    return copy
+
+
+def _put_mixes(mixes: Mapping[int, Mapping[str, float]], *, shares: dict[str, HourlyColumn], total: HourlyColumn) -> None:
+    """Interval start -> watts per type, as each hour's share per type and total watts."""
+    by_hour: dict[int, list[Mapping[str, float]]] = {}
+    for start, watts in mixes.items():
+        by_hour.setdefault(start // HOUR * HOUR, []).append(watts)
+    for hour, seen in by_hour.items():
+        watts = _mean_mix(seen)
+        hour_total = sum(watts.values())
+        if hour_total > 0:
+            total.put([(hour, hour_total)])
+            for psr, value in watts.items():
+                shares.setdefault(psr, HourlyColumn(dtype_for(SHARE))).put([(hour, value / hour_total)])
+
+
+def _recent_mixes(live: _Live) -> tuple[dict[str, HourlyColumn], HourlyColumn]:
+    """The recent (not yet final) live mixes as hourly shares and total, copies: (shares, total)."""
+    shares: dict[str, HourlyColumn] = {}
+    total = HourlyColumn()
+    _put_mixes(live.mixes, shares=shares, total=total)
+    return shares, total
+
+
+def _mean_mix(mixes: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Each type's mean watts over the intervals seen in an hour (a type missing from one counts as unseen there)."""
+    sums: dict[str, float] = {}
+    counts: Counter[str] = Counter()
+    for one in mixes:
+        for psr, watts in one.items():
+            sums[psr] = sums.get(psr, 0.0) + watts
+            counts[psr] += 1
+    return {psr: sums[psr] / counts[psr] for psr in sums}
 
 
 @dataclass(frozen=True)

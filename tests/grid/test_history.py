@@ -81,15 +81,13 @@ def test_generation_hours_match_entsoe_py_and_the_factor_table(entsoe_xml, file,
         assert value == pytest.approx(expected[hour][0], rel=1e-9)
         assert total == pytest.approx(expected[hour][1], rel=1e-9)
     assert [h for h, _ in series["intensity"]] == sorted(expected)
-    # The mix: each production type's hourly watts on the same hours, adding up to the total.
+    # The mix: each production type's share of the hour's production, on the same hours.
     per_type = hourly_generation(entsoe_xml(file)).dropna()
-    assert {name for name in series if name.startswith("mix:")} == {f"mix:{oracle.PSR_BY_NAME[n]}" for n in per_type.columns}
+    assert {name for name in series if name.startswith("share:")} == {f"share:{oracle.PSR_BY_NAME[n]}" for n in per_type.columns}
     for name in per_type.columns:
-        got = series[f"mix:{oracle.PSR_BY_NAME[name]}"]
+        got = series[f"share:{oracle.PSR_BY_NAME[name]}"]
         assert [h for h, _ in got] == sorted(expected)
-        assert [w for _, w in got] == pytest.approx([v * 1e6 for v in per_type[name]], rel=1e-9)
-    assert [sum(series[f"mix:{oracle.PSR_BY_NAME[n]}"][k][1] for n in per_type.columns) for k in range(hours)] == \
-        pytest.approx([t for _, t in series["generation"]], rel=1e-9)
+        assert [w for _, w in got] == pytest.approx(list(per_type[name] / per_type.sum(axis=1)), rel=1e-9)
 
 
 def test_an_hourly_mix_gives_the_live_exporters_own_intensity_for_the_newest_interval(entsoe_xml):
@@ -181,11 +179,18 @@ def test_the_live_generation_mix_is_remembered_per_hour(entsoe_xml):
         book.observe("FI", [(latest.timestamp, 100.0)])
     by_type = book.mix("FI", hour + 2 * HOUR)
     assert set(by_type) == set(profile.series)
+    total = sum(sum(r.watts.values()) for r in rounds[1:]) / 4
     for psr in profile.series:
         quarters = [r.watts[psr] for r in rounds[1:]]
-        assert by_type[psr] == {hour: pytest.approx(sum(quarters) / 4)}
+        assert by_type[psr] == {hour: pytest.approx(sum(quarters) / 4 / total, rel=2e-3, abs=1e-4)}
     assert book.mix("FI", hour) == {psr: {} for psr in profile.series}  # nothing before now
     assert HistoryBook().mix("FI", hour) == {}
+    # 3 h later the hour is final: moved to the compact columns, the same shares.
+    later = mix.GenerationMix(hour + 4 * HOUR, rounds[-1].watts, {}, resolution_seconds=900)
+    held[datasets.GENERATION.key("FI")] = Held(later, fetched_at=0.0)
+    book.observe("FI", [(later.timestamp, 100.0)])
+    assert {psr: v[hour] for psr, v in book.mix("FI", hour + 5 * HOUR).items()} == \
+        {psr: v[hour] for psr, v in by_type.items()}
     # The live total is the actual generation beside the day-ahead forecasts (what the model's
     # day-ahead method feature starts from).
     ahead = shift_times(entsoe_xml(FI_DAYAHEAD), utc("2025-10-22T23:00") - utc("2024-02-07T23:00"))
@@ -313,7 +318,7 @@ def test_the_runner_backfills_today_and_the_days_before_and_the_book_reads_them(
     assert all(value == pytest.approx(expected[h][0]) for h, value in intensity)
     fuel = book.fuel("FI", now)
     assert fuel is not None and set(fuel.forecasts) == {"wind", "solar", "load", "total_generation"}
-    assert fuel.timestamps == list(range(utc("2025-10-22T00:00"), utc("2025-10-24T23:00"), HOUR))  # ahead too
+    assert list(fuel.timestamps) == list(range(utc("2025-10-22T00:00"), utc("2025-10-24T23:00"), HOUR))  # ahead too
     for name, payload in (("load", load), ("total_generation", total)):
         expected_forecast = parsers.parse_loads(payload, process_type="A01").iloc[:, 0]
         got = {h: v for h, v in zip(fuel.timestamps, fuel.forecasts[name]) if not math.isnan(v)}
@@ -324,14 +329,16 @@ def test_the_runner_backfills_today_and_the_days_before_and_the_book_reads_them(
         "wind_solar_forecast", fake_entsoe.overrides[FI_DAYAHEAD], FACTORS)["wind"][1][1])
     assert fuel.generation is not None and math.isnan(fuel.generation[-1])  # no actual ahead
     assert fuel.generation[0] == pytest.approx(expected[utc("2025-10-22T00:00")][1])
-    # The production mix on the intensity's hours, each type's hourly watts as entsoe-py and pandas give them.
+    # The production mix on the intensity's hours, each type's hourly share as entsoe-py and pandas
+    # give it (held as float16: three significant digits).
     history = book.history("FI", now)
     assert list(history.timestamps) == hours and list(history.values) == [v for _, v in intensity]
-    per_type = hourly_generation(entsoe_xml(FI))
+    per_type = hourly_generation(entsoe_xml(FI)).dropna()
     assert history.mix is not None and set(history.mix) == {oracle.PSR_BY_NAME[name] for name in per_type.columns}
     for name in per_type.columns:
-        by_hour = {int(m.timestamp()): v * 1e6 for m, v in per_type[name].dropna().items()}
-        assert all(w == pytest.approx(by_hour[h]) for h, w in zip(hours, history.mix[oracle.PSR_BY_NAME[name]]))
+        by_hour = {int(m.timestamp()): v for m, v in (per_type[name] / per_type.sum(axis=1)).items()}
+        assert all(w == pytest.approx(by_hour[h], rel=2e-3, abs=1e-4)
+                   for h, w in zip(hours, history.mix[oracle.PSR_BY_NAME[name]]))
 
     # A restart resumes from the folder: only today is asked again.
     fake_entsoe.requests.clear()
@@ -414,14 +421,15 @@ def test_observations_win_over_the_backfill_and_only_max_days_are_kept(entsoe_xm
     store.keep(Chunk("FI", "generation", day),
                day_series("generation", entsoe_xml(FI), FACTORS, start=day, end=day + DAY))
     backfilled = dict(store.series("FI", "intensity"))
-    book = HistoryBook(store, max_days=2)
+    book = HistoryBook(store, max_days=3)
     book.observe("FI", [IntensityPoint(day + 5 * HOUR, 100.0, seconds=900), IntensityPoint(day + 5 * HOUR + 900, 110.0)])
     merged = dict(book.intensity("FI", day + DAY))
     assert merged[day + 5 * HOUR] == 105.0
     assert {h: v for h, v in merged.items() if h != day + 5 * HOUR} == {h: v for h, v in backfilled.items()
                                                                       if h != day + 5 * HOUR}
-    book.observe("FI", [(day + 4 * DAY, 50.0)])  # days later: the old observation is dropped
-    assert dict(book.intensity("FI", day + 5 * DAY))[day + 5 * HOUR] == backfilled[day + 5 * HOUR]
+    book.observe("FI", [(day + 3 * DAY + 6 * HOUR, 50.0)])  # 3 days on: the old observation is dropped
+    assert dict(book.intensity("FI", day + 3 * DAY + 4 * HOUR))[day + 5 * HOUR] == backfilled[day + 5 * HOUR]
+    assert min(dict(book.intensity("FI", day + 3 * DAY + 4 * HOUR))) == day + 4 * HOUR  # max_days before now
 
 
 def test_the_live_day_ahead_forecast_is_read_and_remembered(entsoe_xml):
@@ -432,10 +440,11 @@ def test_the_live_day_ahead_forecast_is_read_and_remembered(entsoe_xml):
     fuel = book.fuel("FI", now)
     expected = day_series("wind_solar_forecast", entsoe_xml(FI_DAYAHEAD), FACTORS)
     assert fuel is not None and fuel.generation is None
-    assert list(zip(fuel.timestamps, fuel.forecasts["wind"])) == expected["wind"]
-    assert list(zip(fuel.timestamps, fuel.forecasts["solar"])) == expected["solar"]
+    for name in ("wind", "solar"):  # held as float32: seven significant digits
+        assert list(fuel.timestamps) == [h for h, _ in expected[name]]
+        assert list(fuel.forecasts[name]) == pytest.approx([v for _, v in expected[name]], rel=1e-6)
     held.clear()  # the held forecast moved on: what was seen stays
-    assert book.fuel("FI", now).forecasts["wind"] == fuel.forecasts["wind"]
+    assert list(book.fuel("FI", now).forecasts["wind"]) == list(fuel.forecasts["wind"])
 
 
 def test_a_replay_zone_reads_the_traces_past(recorded_data: Path):
@@ -448,8 +457,9 @@ def test_a_replay_zone_reads_the_traces_past(recorded_data: Path):
     got = book.intensity("DE", now)
     values = [v for _, v in trace.points]
     assert [h for h, _ in got] == list(range(now // HOUR * HOUR - 3 * DAY + HOUR, now // HOUR * HOUR + HOUR, HOUR))
-    assert [v for _, v in got][-6:] == values[:6]  # from t0 on: the trace's first hours
-    assert [v for _, v in got][:-6] == values[-(len(got) - 6):]  # before t0: the trace's end, across the seam
+    assert [v for _, v in got][-6:] == pytest.approx(values[:6], rel=1e-6)  # from t0 on: the trace's first hours
+    # before t0: the trace's end, across the seam
+    assert [v for _, v in got][:-6] == pytest.approx(values[-(len(got) - 6):], rel=1e-6)
     book.observe("DE", [(t0 + HOUR, 1.0)])
     assert dict(book.intensity("DE", now))[t0 + HOUR] == 1.0
     assert book.intensity("XX", now) == []
