@@ -101,7 +101,6 @@ def held_history(zones: int, days: int) -> dict[str, Any]:
     from benchmarks import fake_entsoe
     from gridshift.exporters.grid.backfill import Chunk, HistoryStore
     from gridshift.exporters.grid.history import day_series
-    from gridshift.recordings import shift_times
 
     def one_day(file: str, dataset: str, first: str, process: str | None = None) -> dict[str, list[tuple[int, float]]]:
         text = (REPO_DATA_DIR / "entsoe" / file).read_text(encoding="utf-8")
