@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from gridshift.exporters.grid.forecasting.clean import Grid
+
 HOUR = 3600
 SHARE = "share:"  # prefix of a production type's share of the hour's production: "share:B16" is solar's
 
@@ -49,11 +51,7 @@ class HourlyColumn:
 
     def window(self, first_hour: int, end_hour: int) -> np.ndarray:
         """float64 values of the hours [first_hour, end_hour), NaN where unknown."""
-        out = np.full(max(0, end_hour - first_hour), np.nan)
-        lo, hi = max(first_hour, self.first_hour), min(end_hour, self.end_hour)
-        if hi > lo:
-            out[lo - first_hour:hi - first_hour] = self.values[lo - self.first_hour:hi - self.first_hour]
-        return out
+        return Grid(self.first_hour, self.values).window(first_hour, end_hour)
 
     def items(self) -> list[tuple[int, float]]:
         """(epoch seconds of the hour, value) of every known hour, oldest first."""
