@@ -21,17 +21,17 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from gridshift import names
-from gridshift.actions import kinds
+from gridshift.actions import jobs, kinds
 from gridshift.actions.kinds import Kind, annotation_pointer, get_path
 from gridshift.actions.kube.client import Kube
 from gridshift.actions.kube.errors import KubeError
-from gridshift.actions.policy import HELD_SECONDS, RELEASED, Decision, recorded_held_seconds
+from gridshift.actions.policy import RELEASED, Decision
 from gridshift.actions.state import HoldState, decode
 
 log = logging.getLogger(__name__)
 STATE_POINTER = annotation_pointer(names.ANNOTATION_STATE)
 RELEASED_POINTER = annotation_pointer(RELEASED)
-HELD_SECONDS_POINTER = annotation_pointer(HELD_SECONDS)
+HELD_SECONDS_POINTER = annotation_pointer(jobs.HELD_SECONDS)
 DryRun = Literal["", "client", "server"]
 
 
@@ -95,20 +95,17 @@ class Executor:
         if self.dry_run == "client":
             return Outcome("dry_run", f"would {preview}", before, decision.changes, dry_run="client")
         updated = self._patch(kind, decision, operations)
-        if kind is kinds.JOB and decision.action == "migrate" and not self.dry_run:
+        if jobs.resumes_after_hold(kind, decision.action) and not self.dry_run:
             updated = self._resume_job(decision, updated, before)  # a dry run persisted no first step to resume
         note = self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}")
         return self._as_dry_run(Outcome("applied", decision.reason, before, decision.changes), preview + note)
 
     def _resume_job(self, decision: Decision, job: dict[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
         """Second step of moving a Job: its new node affinity is in place, let it run again."""
-        suspend = kinds.JOB.suspend
-        assert suspend is not None
         state = decode(_annotations(job)[names.ANNOTATION_STATE])
-        applied = {**state.applied, suspend: before.get(suspend) or False}
-        resumed = HoldState(**{**state.__dict__, "applied": applied})
-        operations = [*_guard(job), {"op": "add", "path": suspend, "value": applied[suspend]},
-                      {"op": "add", "path": STATE_POINTER, "value": resumed.encode()}]
+        resume = jobs.unsuspended(before)
+        resumed = replace(state, applied={**state.applied, **resume})
+        operations = [*_guard(job), *_set_fields(resume), {"op": "add", "path": STATE_POINTER, "value": resumed.encode()}]
         return self._patch(kinds.JOB, decision, operations)
 
     def _restore(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
@@ -119,16 +116,14 @@ class Executor:
         if decision.released:
             operations.append({"op": "add", "path": RELEASED_POINTER, "value": decision.alert})
         if kind is kinds.JOB:  # a Job's max-delay covers all its holds: remember this one's length
-            held = recorded_held_seconds(_annotations(obj)) + max(0.0, self.clock() - state.since)
-            operations.append({"op": "add", "path": HELD_SECONDS_POINTER, "value": f"{held:.0f}"})
+            operations.append({"op": "add", "path": HELD_SECONDS_POINTER,
+                               "value": jobs.held_seconds_after(_annotations(obj), state, self.clock())})
         if changed:
             event = ("GridshiftLeftAsChanged", f"{decision.reason}; but {', '.join(sorted(changed))} changed while held: "
                      "left as set")
             result = Outcome("skipped", event[1], current, current)
-        elif kind is kinds.JOB and state.action == "migrate":
-            suspend = kinds.JOB.suspend
-            assert suspend is not None
-            operations[1:1] = _set_fields({suspend: state.original.get(suspend) or False}, obj)  # never left suspended
+        elif jobs.stays_in_place(kind, state):
+            operations[1:1] = _set_fields(jobs.unsuspended(state.original), obj)  # never left suspended
             event = ("GridshiftLeftInPlace", f"{decision.reason}; the Job stays in {state.target_zone}: moving it back "
                      "would restart its pods")
             result = Outcome("restored", event[1], current, current)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gridshift import names
-from gridshift.actions import keda, kinds, schedule
+from gridshift.actions import jobs, keda, kinds
 from gridshift.actions.alerts import Alert
 from gridshift.actions.kinds import Kind, get_path
 from gridshift.actions.state import HoldState, StateError, decode
@@ -23,13 +23,7 @@ from gridshift.durations import DurationError, parse_duration
 HOLD_ACTIONS = ("pause", "scale-down", "migrate")
 ACTION_VALUES = (*HOLD_ACTIONS, "none")
 LEVEL_RANK = {"high": 1, "critical": 2}
-RELEASED = "gridshift.io/released"  # the alert a max-delay restore was for: not held again for it
-# A Job's time held by its earlier holds: its max-delay is a budget for all of them together, so a
-# Job held in several alert episodes is still due by its max-delay (docs/actions.md).
-HELD_SECONDS = "gridshift.io/held-seconds"
-# A CronJob is held from this long before its next run (at least; the reconciler makes it two
-# reconcile intervals when those are longer), so a pass falls between the hold's start and the run.
-CRONJOB_HOLD_LEAD_SECONDS = 15 * 60
+RELEASED = names.ANNOTATION_RELEASED
 
 Verb = Literal["hold", "restore", "resume", "keep", "skip"]
 
@@ -173,7 +167,7 @@ class Context:
     protected: frozenset[str] = frozenset()
     migration_targets: Mapping[str, MigrationTarget] = field(default_factory=dict)  # alerting zone -> greener
     cluster_targets: Mapping[str, ClusterTarget] = field(default_factory=dict)  # alerting zone -> greener clusters
-    hold_lead_seconds: float = CRONJOB_HOLD_LEAD_SECONDS  # a CronJob is held from this long before its next run
+    hold_lead_seconds: float = jobs.CRONJOB_HOLD_LEAD_SECONDS  # a CronJob is held from this long before its next run
 
 
 @dataclass(frozen=True)
@@ -294,7 +288,7 @@ def _while_held(base: dict[str, str], namespace: NamespaceView, workload: Worklo
                             f"restored: held for max-delay ({hours:g} h){total}, whatever the intensity")
         return Decision(**{**decision.__dict__, "released": True})
     if _triggers(namespace, policy, state.action, context):
-        if holder_kind is kinds.JOB and state.action == "migrate" and state.applied.get(kinds.JOB.suspend) is True:
+        if jobs.moved_and_suspended(holder_kind, state):
             # Moving a Job is two writes; the second (resume) failed last time: finish it.
             return Decision("resume", reason="resuming the moved Job", action=state.action, alert=state.alert,
                             target_kind=kinds.JOB.name, target_name=workload.name, **base)
@@ -303,15 +297,7 @@ def _while_held(base: dict[str, str], namespace: NamespaceView, workload: Worklo
 
 
 def held_before(workload: Workload) -> float:
-    """Seconds a Job was held by its earlier holds (0 for other kinds: a service is never late)."""
-    return recorded_held_seconds(workload.annotations) if workload.kind is kinds.JOB else 0.0
-
-
-def recorded_held_seconds(annotations: Mapping[str, str]) -> float:
-    try:
-        return max(0.0, float(annotations.get(HELD_SECONDS, "0")))
-    except ValueError:
-        return 0.0  # not a number gridshift wrote: the hold is then bounded by max-delay alone
+    return jobs.held_before(workload.kind, workload.annotations)
 
 
 def hold_expires_at(workload: Workload, policy: Policy, state: HoldState) -> float:
@@ -319,15 +305,9 @@ def hold_expires_at(workload: Workload, policy: Policy, state: HoldState) -> flo
     return state.since + policy.max_delay_seconds - held_before(workload)
 
 
-def hold_from(workload: Workload, policy: Policy, now: float, lead: float = CRONJOB_HOLD_LEAD_SECONDS) -> float | None:
-    """When holding a CronJob starts to be worth it: shortly before its next run. Suspended, it
-    delays nothing until a run falls due, while its max-delay runs from the hold; held from just
-    before the run, the run waits up to max-delay however long the alert had been firing.
-    None: at once (other kinds, `migrate`, a schedule gridshift cannot read)."""
-    if workload.kind is not kinds.CRONJOB or policy.action not in ("pause", "scale-down"):
-        return None
-    due = schedule.next_run(workload.obj, after=now)
-    return None if due is None else due - lead
+def hold_from(workload: Workload, policy: Policy, now: float, lead: float = jobs.CRONJOB_HOLD_LEAD_SECONDS) -> float | None:
+    """When holding the workload starts to be worth it (jobs.hold_from); None: at once."""
+    return jobs.hold_from(workload.kind, workload.obj, policy.action, now, lead)
 
 
 def _restore(base: dict[str, str], holder_kind: Kind, holder: Mapping[str, Any], state: HoldState, reason: str) -> Decision:
@@ -363,7 +343,7 @@ def _hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, po
           trigger: Alert, context: Context) -> Decision:
     common = {"alert": alert_id(trigger), "zone": namespace.zone or "", "max_delay_seconds": policy.max_delay_seconds, **base}
     if workload.kind is kinds.JOB:
-        refusal = _job_refusal(workload, policy)
+        refusal = jobs.refusal(workload.obj, interruptible=policy.interruptible)
         if refusal:
             return Decision("skip", reason=refusal, action=action, **common)
     reason = f"{trigger.name or 'alert'} level={trigger.level} in zone {namespace.zone}"
@@ -399,15 +379,6 @@ def _retarget_propagation(workload: Workload, reason: str, common: dict[str, Any
                     changes={kinds.CLUSTER_AFFINITY: {"clusterNames": list(target.clusters)}}, **common)
 
 
-def _job_refusal(workload: Workload, policy: Policy) -> str | None:
-    status = workload.obj.get("status") or {}
-    if status.get("completionTime") or status.get("succeeded") and not status.get("active"):
-        return "the Job has finished"
-    if not policy.interruptible:
-        return f"{names.ANNOTATION_INTERRUPTIBLE}=false: the running Job is left to finish"
-    return None
-
-
 def _changes(action: str, workload: Workload, policy: Policy, reason: str, common: dict[str, Any],
              target: MigrationTarget | None) -> Decision:
     kind, obj = workload.kind, workload.obj
@@ -428,9 +399,8 @@ def _changes(action: str, workload: Workload, policy: Policy, reason: str, commo
         return _scale_down(workload, policy, reason, common, own)
     if action == "migrate":
         assert target is not None
-        changes: dict[str, Any] = {kind.affinity: with_zone_affinity(get_path(obj, kind.affinity), target)}
-        if kind.suspend is not None and kind is kinds.JOB:
-            changes[kind.suspend] = True  # scheduling directives of a Job change only while it is suspended
+        changes: dict[str, Any] = {kind.affinity: with_zone_affinity(get_path(obj, kind.affinity), target),
+                                   **jobs.migrate_changes(kind)}
         return Decision("hold", reason=reason, action=action, changes=changes, **own, **common)
     return _scale_up(workload, policy, reason, common, own)
 

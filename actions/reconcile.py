@@ -29,8 +29,8 @@ from gridshift.actions.executor import Executor, Outcome
 from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.kube.client import Kube, list_if_installed, list_in
 from gridshift.actions.kube.errors import Conflict, KubeError
-from gridshift.actions.policy import (CRONJOB_HOLD_LEAD_SECONDS, ClusterTarget, Context, Decision, MigrationTarget,
-                                      NamespaceView, Workload, decide, decide_untargeted)
+from gridshift.actions.jobs import CRONJOB_HOLD_LEAD_SECONDS
+from gridshift.actions.policy import ClusterTarget, Context, Decision, MigrationTarget, NamespaceView, Workload, decide, decide_untargeted
 from gridshift.actions.upstreams import Alertmanager, Intensities, UpstreamError
 from gridshift.config import ActionsSettings, ClusterSettings
 from gridshift.nodezones import node_zone

@@ -66,6 +66,10 @@ ANNOTATION_EXCLUDE = "gridshift.io/exclude"
 ANNOTATION_INTERRUPTIBLE = "gridshift.io/interruptible"
 ANNOTATION_FALLBACK = "gridshift.io/fallback"  # gridshift addition: what `migrate` does with no greener zone
 ANNOTATION_STATE = "gridshift.io/state"
+# Bookkeeping gridshift writes itself: the alert a max-delay restore was for (not held again for it),
+# and a Job's time held by its earlier holds (its max-delay is a budget over all of them).
+ANNOTATION_RELEASED = "gridshift.io/released"
+ANNOTATION_HELD_SECONDS = "gridshift.io/held-seconds"
 NODE_ZONE_LABEL = "gridshift.io/zone"
 REGION_LABEL = "topology.kubernetes.io/region"
 FIELD_MANAGER = "gridshift"
