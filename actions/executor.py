@@ -115,9 +115,9 @@ class Executor:
         operations = [*_guard(obj), {"op": "remove", "path": STATE_POINTER}]
         if decision.released:
             operations.append({"op": "add", "path": RELEASED_POINTER, "value": decision.alert})
-        if kind is kinds.JOB:  # a Job's max-delay covers all its holds: remember this one's length
-            operations.append({"op": "add", "path": HELD_SECONDS_POINTER,
-                               "value": jobs.held_seconds_after(_annotations(obj), state, self.clock())})
+        held = jobs.held_seconds_after(kind, _annotations(obj), state, self.clock())
+        if held is not None:  # a Job's max-delay covers all its holds: remember this one's length
+            operations.append({"op": "add", "path": HELD_SECONDS_POINTER, "value": held})
         if changed:
             event = ("GridshiftLeftAsChanged", f"{decision.reason}; but {', '.join(sorted(changed))} changed while held: "
                      "left as set")

@@ -39,14 +39,18 @@ def held_before(kind: Kind, annotations: Mapping[str, str]) -> float:
     return recorded_held_seconds(annotations) if kind is kinds.JOB else 0.0
 
 
-def held_seconds_after(annotations: Mapping[str, str], state: HoldState, now: float) -> str:
-    """The Job's `held-seconds` once the hold in `state` ends at `now`."""
+def held_seconds_after(kind: Kind, annotations: Mapping[str, str], state: HoldState, now: float) -> str | None:
+    """A Job's `held-seconds` once the hold in `state` ends at `now` (None for other kinds)."""
+    if kind is not kinds.JOB:
+        return None
     return f"{recorded_held_seconds(annotations) + max(0.0, now - state.since):.0f}"
 
 
-def refusal(job: Mapping[str, Any], *, interruptible: bool) -> str | None:
-    """Why a Job is not held (None: it may be)."""
-    status = job.get("status") or {}
+def refusal(kind: Kind, obj: Mapping[str, Any], *, interruptible: bool) -> str | None:
+    """Why a Job is not held (None: it may be, and for every other kind)."""
+    if kind is not kinds.JOB:
+        return None
+    status = obj.get("status") or {}
     if status.get("completionTime") or status.get("succeeded") and not status.get("active"):
         return "the Job has finished"
     if not interruptible:

@@ -342,10 +342,9 @@ def _maybe_hold(base: dict[str, str], namespace: NamespaceView, workload: Worklo
 def _hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, policy: Policy, action: str,
           trigger: Alert, context: Context) -> Decision:
     common = {"alert": alert_id(trigger), "zone": namespace.zone or "", "max_delay_seconds": policy.max_delay_seconds, **base}
-    if workload.kind is kinds.JOB:
-        refusal = jobs.refusal(workload.obj, interruptible=policy.interruptible)
-        if refusal:
-            return Decision("skip", reason=refusal, action=action, **common)
+    refusal = jobs.refusal(workload.kind, workload.obj, interruptible=policy.interruptible)
+    if refusal:
+        return Decision("skip", reason=refusal, action=action, **common)
     reason = f"{trigger.name or 'alert'} level={trigger.level} in zone {namespace.zone}"
     if action == "migrate":
         clusters = context.cluster_targets.get(namespace.zone or "")
