@@ -30,7 +30,7 @@ class DecisionLog:
         self.clock = clock
 
     def record(self, decision: Decision, outcome: Outcome) -> None:
-        key = (decision.namespace, decision.kind, decision.name)
+        key = (decision.namespace, decision.kind.name, decision.name)
         signature = (decision.verb, outcome.result, outcome.detail or decision.reason)
         with self._lock:
             if self._last.get(key) == signature and outcome.result in ("skipped", "dry_run"):
@@ -38,8 +38,8 @@ class DecisionLog:
             self._last[key] = signature
             entry = {
                 "time": datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "namespace": decision.namespace, "kind": decision.kind, "name": decision.name,
-                "decision": decision.verb, "action": decision.action, "result": outcome.result,
+                "namespace": decision.namespace, "kind": decision.kind.name, "name": decision.name,
+                "decision": str(decision.verb), "action": decision.action, "result": outcome.result,
                 "reason": outcome.detail or decision.reason, "alert": decision.alert, "zone": decision.zone,
                 "target_zone": decision.target_zone, "before": outcome.before, "after": outcome.after,
                 "dry_run": outcome.dry_run or None,  # client, or server (result dry_run: the API accepted it)

@@ -25,8 +25,8 @@ from gridshift.actions import jobs, kinds
 from gridshift.actions.kinds import Kind, annotation_pointer, get_path
 from gridshift.actions.kube.client import Kube
 from gridshift.actions.kube.errors import KubeError
-from gridshift.actions.policy import RELEASED, Decision
-from gridshift.actions.state import HoldState, decode
+from gridshift.actions.policy import RELEASED, Decision, Verb
+from gridshift.actions.state import HoldState
 
 log = logging.getLogger(__name__)
 STATE_POINTER = annotation_pointer(names.ANNOTATION_STATE)
@@ -62,25 +62,26 @@ class Executor:
         self.dry_run = dry_run_mode(dry_run)
         self.clock = clock
 
-    def apply(self, decision: Decision, obj: Mapping[str, Any]) -> Outcome:
-        """`obj` is the object the decision was made on (the workload, or its HPA)."""
-        kind = kinds.BY_NAME[decision.target_kind]
+    def apply(self, decision: Decision) -> Outcome:
+        """Patch the decision's target, as it was read when the decision was made."""
+        target = decision.target
+        if target is None or decision.verb not in (Verb.HOLD, Verb.RESTORE, Verb.RESUME):
+            return Outcome("skipped", decision.reason)
         try:
-            if decision.verb == "hold":
-                return self._hold(decision, kind, obj)
-            if decision.verb == "restore":
-                return self._restore(decision, kind, obj)
-            if decision.verb == "resume":
-                state = decode(_annotations(obj)[names.ANNOTATION_STATE])
-                if self.dry_run == "client":
-                    return Outcome("dry_run", "would resume the moved Job", dry_run="client")
-                self._resume_job(decision, dict(obj), state.original)
-                return self._as_dry_run(Outcome("applied", decision.reason), "resume the moved Job")
+            if decision.verb == Verb.HOLD:
+                return self._hold(decision, target.kind, target.obj)
+            state = decision.state
+            assert state is not None, "restore and resume decisions carry the state they undo"
+            if decision.verb == Verb.RESTORE:
+                return self._restore(decision, target.kind, target.obj, state)
+            if self.dry_run == "client":
+                return Outcome("dry_run", "would resume the moved Job", dry_run="client")
+            self._resume_job(decision, dict(target.obj), state)
+            return self._as_dry_run(Outcome("applied", decision.reason), "resume the moved Job")
         except KubeError as error:
             if self.dry_run == "server":
                 return Outcome("failed", f"server dry run refused: {error}", error=error, dry_run="server")
             return Outcome("failed", str(error), error=error)
-        return Outcome("skipped", decision.reason)
 
     def _hold(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
         before = {pointer: get_path(obj, pointer) for pointer in decision.changes}
@@ -96,20 +97,18 @@ class Executor:
             return Outcome("dry_run", f"would {preview}", before, decision.changes, dry_run="client")
         updated = self._patch(kind, decision, operations)
         if jobs.resumes_after_hold(kind, decision.action) and not self.dry_run:
-            updated = self._resume_job(decision, updated, before)  # a dry run persisted no first step to resume
+            updated = self._resume_job(decision, updated, state)  # a dry run persisted no first step to resume
         note = self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}")
         return self._as_dry_run(Outcome("applied", decision.reason, before, decision.changes), preview + note)
 
-    def _resume_job(self, decision: Decision, job: dict[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+    def _resume_job(self, decision: Decision, job: dict[str, Any], state: HoldState) -> dict[str, Any]:
         """Second step of moving a Job: its new node affinity is in place, let it run again."""
-        state = decode(_annotations(job)[names.ANNOTATION_STATE])
-        resume = jobs.unsuspended(before)
+        resume = jobs.unsuspended(state.original)
         resumed = replace(state, applied={**state.applied, **resume})
         operations = [*_guard(job), *_set_fields(resume), {"op": "add", "path": STATE_POINTER, "value": resumed.encode()}]
         return self._patch(kinds.JOB, decision, operations)
 
-    def _restore(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
-        state = decode(_annotations(obj)[names.ANNOTATION_STATE])
+    def _restore(self, decision: Decision, kind: Kind, obj: Mapping[str, Any], state: HoldState) -> Outcome:
         current = {pointer: get_path(obj, pointer) for pointer in state.applied}
         changed = {p for p, value in state.applied.items() if current[p] != value}
         operations = [*_guard(obj), {"op": "remove", "path": STATE_POINTER}]
@@ -140,8 +139,8 @@ class Executor:
 
     def _patch(self, kind: Kind, decision: Decision, operations: list[dict[str, Any]]) -> dict[str, Any]:
         if self.dry_run == "server":
-            return self.kube.patch(kind, decision.namespace, decision.target_name, operations, dry_run=True)
-        return self.kube.patch(kind, decision.namespace, decision.target_name, operations)
+            return self.kube.patch(kind, decision.namespace, _name(decision), operations, dry_run=True)
+        return self.kube.patch(kind, decision.namespace, _name(decision), operations)
 
     def _as_dry_run(self, done: Outcome, preview: str) -> Outcome:
         """A server dry run's outcome: what a real run would have done, accepted by the API, not persisted."""
@@ -160,6 +159,11 @@ class Executor:
             log.warning("could not record Event %s on %s/%s: %s", reason, kind.name, obj.get("metadata", {}).get("name"), error)
             return f" (but its Event was refused: {error})" if self.dry_run == "server" else ""
         return ""
+
+
+def _name(decision: Decision) -> str:
+    assert decision.target is not None
+    return decision.target.name
 
 
 def _annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
 
 from gridshift import names
 from gridshift.actions import jobs, keda, kinds
@@ -25,7 +26,14 @@ ACTION_VALUES = (*HOLD_ACTIONS, "none")
 LEVEL_RANK = {"high": 1, "critical": 2}
 RELEASED = names.ANNOTATION_RELEASED
 
-Verb = Literal["hold", "restore", "resume", "keep", "skip"]
+
+
+class Verb(StrEnum):
+    HOLD = "hold"  # change the target and record the state on it
+    RESTORE = "restore"  # undo what the state on the target records
+    RESUME = "resume"  # finish moving a Job (its second write)
+    KEEP = "keep"  # held, and stays so
+    SKIP = "skip"  # left alone, with the reason
 
 
 class PolicyError(ValueError):
@@ -124,9 +132,9 @@ class Workload:
         return ((kinds.HPA, self.hpa), (kinds.SCALED_OBJECT, self.scaled_object),
                 (kinds.PROPAGATION_POLICY, self.propagation))
 
-    def target(self, kind_name: str) -> Mapping[str, Any]:
-        """The object a decision for `kind_name` patches: one of the holders, else the workload."""
-        return next((obj for kind, obj in self.holders() if kind.name == kind_name and obj is not None), self.obj)
+    def target(self, kind: Kind) -> Mapping[str, Any]:
+        """This workload's object of `kind`: one of the holders, else the workload itself."""
+        return next((obj for holder_kind, obj in self.holders() if holder_kind is kind and obj is not None), self.obj)
 
     @property
     def owned_by_cronjob(self) -> bool:
@@ -171,20 +179,31 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Target:
+    """The object a decision patches, as it was read when the decision was made."""
+
+    kind: Kind
+    obj: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.obj.get("metadata", {}).get("name", ""))
+
+
+@dataclass(frozen=True)
 class Decision:
     verb: Verb
-    kind: str
+    kind: Kind  # the workload's
     namespace: str
     name: str
     reason: str
     action: str = ""
-    target_kind: str = ""  # the object patched: the workload, or its HPA
-    target_name: str = ""
+    target: Target | None = None  # what hold, restore and resume patch: the workload, or its HPA, ScaledObject...
+    state: HoldState | None = None  # restore and resume: the hold as recorded on the target (decoded once, here)
     changes: Mapping[str, Any] = field(default_factory=dict)  # hold: JSON pointer -> new value
     alert: str = ""  # fingerprint@startsAt
     zone: str = ""
     target_zone: str = ""
-    max_delay_seconds: float = 0.0
     released: bool = False  # restore because max-delay passed: remember the alert
 
 
@@ -202,18 +221,18 @@ def decide_namespace(namespace: NamespaceView, context: Context) -> list[Decisio
 
 
 def decide(namespace: NamespaceView, workload: Workload, context: Context) -> Decision | None:
-    base = {"kind": workload.kind.name, "namespace": workload.namespace, "name": workload.name}
+    base: dict[str, Any] = {"kind": workload.kind, "namespace": workload.namespace, "name": workload.name}
     holder_kind, holder = _holder(workload)
     try:
         state = _state(holder)
     except StateError as error:
-        return Decision("skip", reason=f"left alone: {error}", **base)
+        return Decision(Verb.SKIP, reason=f"left alone: {error}", **base)
     try:
         policy = effective_policy(namespace.annotations, workload.annotations)
     except PolicyError as error:
         if state is not None:  # a broken annotation must not strand a held workload
             return _restore(base, holder_kind, holder, state, f"restored: annotation unusable ({error})")
-        return Decision("skip", reason=f"left alone: {error}", **base)
+        return Decision(Verb.SKIP, reason=f"left alone: {error}", **base)
     refusal = _not_opted_in(namespace, policy, context)
     if state is not None:
         return _while_held(base, namespace, workload, policy, state, holder_kind, holder, refusal, context)
@@ -226,20 +245,20 @@ def decide_untargeted(scaled_object: Mapping[str, Any]) -> Decision:
     """A ScaledObject that names no workload: nothing is held through it. A hold recorded on it
     (its target was removed while held) is undone, since no workload is held through it any more."""
     meta = scaled_object.get("metadata", {})
-    base = {"kind": kinds.SCALED_OBJECT.name, "namespace": meta.get("namespace", ""), "name": meta.get("name", "")}
+    base: dict[str, Any] = {"kind": kinds.SCALED_OBJECT, "namespace": meta.get("namespace", ""), "name": meta.get("name", "")}
     try:
         state = _state(scaled_object)
     except StateError as error:
-        return Decision("skip", reason=f"left alone: {error}", **base)
+        return Decision(Verb.SKIP, reason=f"left alone: {error}", **base)
     if state is None:
-        return Decision("skip", reason=keda.untargeted_reason(scaled_object), **base)
+        return Decision(Verb.SKIP, reason=keda.untargeted_reason(scaled_object), **base)
     return _restore(base, kinds.SCALED_OBJECT, scaled_object, state, "restored: the ScaledObject names no workload any more")
 
 
 def restore_decision(kind: Kind, obj: Mapping[str, Any], state: HoldState, reason: str) -> Decision:
     """Undo the hold recorded on `obj`, whatever the alerts (the `restore` command)."""
     meta = obj.get("metadata", {})
-    return _restore({"kind": kind.name, "namespace": meta.get("namespace", ""), "name": meta.get("name", "")},
+    return _restore({"kind": kind, "namespace": meta.get("namespace", ""), "name": meta.get("name", "")},
                     kind, obj, state, reason)
 
 
@@ -277,7 +296,7 @@ def _triggers(namespace: NamespaceView, policy: Policy, action: str, context: Co
     return sorted(found, key=lambda a: (-LEVEL_RANK[a.level or "high"], a.starts_at))
 
 
-def _while_held(base: dict[str, str], namespace: NamespaceView, workload: Workload, policy: Policy, state: HoldState,
+def _while_held(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy, state: HoldState,
                 holder_kind: Kind, holder: Mapping[str, Any], refusal: str | None, context: Context) -> Decision:
     if refusal is not None:
         return _restore(base, holder_kind, holder, state, f"restored: {refusal}")
@@ -286,13 +305,13 @@ def _while_held(base: dict[str, str], namespace: NamespaceView, workload: Worklo
         total = " in total" if held_before(workload) else ""
         decision = _restore(base, holder_kind, holder, state,
                             f"restored: held for max-delay ({hours:g} h){total}, whatever the intensity")
-        return Decision(**{**decision.__dict__, "released": True})
+        return replace(decision, released=True)
     if _triggers(namespace, policy, state.action, context):
         if jobs.moved_and_suspended(holder_kind, state):
             # Moving a Job is two writes; the second (resume) failed last time: finish it.
-            return Decision("resume", reason="resuming the moved Job", action=state.action, alert=state.alert,
-                            target_kind=kinds.JOB.name, target_name=workload.name, **base)
-        return Decision("keep", reason="the alert is still active", action=state.action, alert=state.alert, **base)
+            return Decision(Verb.RESUME, reason="resuming the moved Job", action=state.action, alert=state.alert,
+                            target=Target(kinds.JOB, workload.obj), state=state, **base)
+        return Decision(Verb.KEEP, reason="the alert is still active", action=state.action, alert=state.alert, **base)
     return _restore(base, holder_kind, holder, state, "restored: the alert resolved")
 
 
@@ -310,13 +329,13 @@ def hold_from(workload: Workload, policy: Policy, now: float, lead: float = jobs
     return jobs.hold_from(workload.kind, workload.obj, policy.action, now, lead)
 
 
-def _restore(base: dict[str, str], holder_kind: Kind, holder: Mapping[str, Any], state: HoldState, reason: str) -> Decision:
-    return Decision("restore", reason=reason, action=state.action, target_kind=holder_kind.name,
-                    target_name=holder.get("metadata", {}).get("name", base["name"]), alert=state.alert,
+def _restore(base: dict[str, Any], holder_kind: Kind, holder: Mapping[str, Any], state: HoldState, reason: str) -> Decision:
+    return Decision(Verb.RESTORE, reason=reason, action=state.action, target=Target(holder_kind, holder), state=state,
+                    alert=state.alert,
                     zone=state.zone, target_zone=state.target_zone, **base)
 
 
-def _maybe_hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, policy: Policy,
+def _maybe_hold(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy,
                 context: Context) -> Decision | None:
     for action in ((policy.action,) if policy.action in HOLD_ACTIONS else ()) + (("scale-up",) if policy.on_green else ()):
         triggers = _triggers(namespace, policy, action, context)
@@ -333,18 +352,18 @@ def _maybe_hold(base: dict[str, str], namespace: NamespaceView, workload: Worklo
         start = hold_from(workload, policy, context.now, lead) if action != "scale-up" else None
         if start is not None and context.now < start:
             due = datetime.fromtimestamp(start + lead, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            return Decision("skip", reason=f"its next run is at {due}: held from {lead / 60:g} min before it, so the "
+            return Decision(Verb.SKIP, reason=f"its next run is at {due}: held from {lead / 60:g} min before it, so the "
                             "run waits up to max-delay", action=action, **base)
         return _hold(base, namespace, workload, policy, action, trigger, context)
     return None
 
 
-def _hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, policy: Policy, action: str,
+def _hold(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy, action: str,
           trigger: Alert, context: Context) -> Decision:
-    common = {"alert": alert_id(trigger), "zone": namespace.zone or "", "max_delay_seconds": policy.max_delay_seconds, **base}
+    common = {"alert": alert_id(trigger), "zone": namespace.zone or "", **base}
     refusal = jobs.refusal(workload.kind, workload.obj, interruptible=policy.interruptible)
     if refusal:
-        return Decision("skip", reason=refusal, action=action, **common)
+        return Decision(Verb.SKIP, reason=refusal, action=action, **common)
     reason = f"{trigger.name or 'alert'} level={trigger.level} in zone {namespace.zone}"
     if action == "migrate":
         clusters = context.cluster_targets.get(namespace.zone or "")
@@ -353,7 +372,7 @@ def _hold(base: dict[str, str], namespace: NamespaceView, workload: Workload, po
         target = context.migration_targets.get(namespace.zone or "")
         if target is None:
             if policy.fallback == "none":
-                return Decision("skip", reason=f"no zone greener than {namespace.zone} and below its threshold; "
+                return Decision(Verb.SKIP, reason=f"no zone greener than {namespace.zone} and below its threshold; "
                                 f"no fallback ({names.ANNOTATION_FALLBACK})", action=action, **common)
             action, reason = policy.fallback, f"{reason}; no greener zone, fallback {policy.fallback}"
         else:
@@ -369,38 +388,38 @@ def _retarget_propagation(workload: Workload, reason: str, common: dict[str, Any
     name = policy_obj.get("metadata", {}).get("name", "")
     current = get_path(policy_obj, kinds.CLUSTER_AFFINITY) or {}
     if sorted(current.get("clusterNames") or []) == sorted(target.clusters) and len(current) == 1:
-        return Decision("skip", reason=f"PropagationPolicy {name} already targets {', '.join(target.clusters)}",
+        return Decision(Verb.SKIP, reason=f"PropagationPolicy {name} already targets {', '.join(target.clusters)}",
                         action="migrate", **common)
     common = {**common, "target_zone": target.zone}
-    return Decision("hold", reason=f"{reason}; Karmada PropagationPolicy {name} -> {', '.join(target.clusters)} "
+    return Decision(Verb.HOLD, reason=f"{reason}; Karmada PropagationPolicy {name} -> {', '.join(target.clusters)} "
                     f"({target.zone}, {target.grams_per_kwh:.0f} g/kWh)", action="migrate",
-                    target_kind=kinds.PROPAGATION_POLICY.name, target_name=name,
+                    target=Target(kinds.PROPAGATION_POLICY, policy_obj),
                     changes={kinds.CLUSTER_AFFINITY: {"clusterNames": list(target.clusters)}}, **common)
 
 
 def _changes(action: str, workload: Workload, policy: Policy, reason: str, common: dict[str, Any],
              target: MigrationTarget | None) -> Decision:
     kind, obj = workload.kind, workload.obj
-    own = {"target_kind": kind.name, "target_name": workload.name}
+    own = {"target": Target(kind, obj)}
     if workload.scaled_object is not None and action in ("pause", "scale-down"):
         return _through_keda(workload, policy, action, reason, common)
     if action == "pause" or (action == "scale-down" and kind.replicas is None):
         if kind.suspend is not None:
             if get_path(obj, kind.suspend) is True:
-                return Decision("skip", reason="already suspended", action=action, **common)
+                return Decision(Verb.SKIP, reason="already suspended", action=action, **common)
             note = "" if action == "pause" else " (it has no size: scale-down suspends it)"
-            return Decision("hold", reason=reason + note, action=action, changes={kind.suspend: True}, **own, **common)
+            return Decision(Verb.HOLD, reason=reason + note, action=action, changes={kind.suspend: True}, **own, **common)
         assert kind.replicas is not None
         if (get_path(obj, kind.replicas) or 0) == 0:
-            return Decision("skip", reason="already at 0 replicas", action=action, **common)
-        return Decision("hold", reason=reason, action=action, changes={kind.replicas: 0}, **own, **common)
+            return Decision(Verb.SKIP, reason="already at 0 replicas", action=action, **common)
+        return Decision(Verb.HOLD, reason=reason, action=action, changes={kind.replicas: 0}, **own, **common)
     if action == "scale-down":
         return _scale_down(workload, policy, reason, common, own)
     if action == "migrate":
         assert target is not None
         changes: dict[str, Any] = {kind.affinity: with_zone_affinity(get_path(obj, kind.affinity), target),
                                    **jobs.migrate_changes(kind)}
-        return Decision("hold", reason=reason, action=action, changes=changes, **own, **common)
+        return Decision(Verb.HOLD, reason=reason, action=action, changes=changes, **own, **common)
     return _scale_up(workload, policy, reason, common, own)
 
 
@@ -413,16 +432,16 @@ def _through_keda(workload: Workload, policy: Policy, action: str, reason: str, 
     current = (get_path(workload.obj, pointer) if pointer else 0) or 0
     target = 0 if action == "pause" else max(policy.min_replicas, math.ceil(current * policy.scale_factor))
     if action == "scale-down" and target >= current:
-        return Decision("skip", reason=f"{current} replicas is already at or below the floor", action=action, **common)
+        return Decision(Verb.SKIP, reason=f"{current} replicas is already at or below the floor", action=action, **common)
     if keda.paused_replicas(scaled) == str(target):
-        return Decision("skip", reason=f"KEDA ScaledObject {name} already pauses it at {target} replicas",
+        return Decision(Verb.SKIP, reason=f"KEDA ScaledObject {name} already pauses it at {target} replicas",
                         action=action, **common)
-    return Decision("hold", reason=f"{reason}; through KEDA ScaledObject {name}: paused at {target} replicas",
-                    action=action, target_kind=kinds.SCALED_OBJECT.name, target_name=name,
+    return Decision(Verb.HOLD, reason=f"{reason}; through KEDA ScaledObject {name}: paused at {target} replicas",
+                    action=action, target=Target(kinds.SCALED_OBJECT, scaled),
                     changes={keda.PAUSED_POINTER: str(target)}, **common)
 
 
-def _scale_down(workload: Workload, policy: Policy, reason: str, common: dict[str, Any], own: dict[str, str]) -> Decision:
+def _scale_down(workload: Workload, policy: Policy, reason: str, common: dict[str, Any], own: dict[str, Target]) -> Decision:
     hpa = workload.hpa
     if hpa is not None and workload.kind.replicas == "/spec/replicas":
         spec = hpa.get("spec", {})
@@ -430,32 +449,32 @@ def _scale_down(workload: Workload, policy: Policy, reason: str, common: dict[st
         new_low = max(1, policy.min_replicas, math.ceil(low * policy.scale_factor))
         new_high = max(new_low, math.ceil(high * policy.scale_factor))
         if new_high >= high and new_low >= low:
-            return Decision("skip", reason="the HPA's bounds are already at the floor", action="scale-down", **common)
+            return Decision(Verb.SKIP, reason="the HPA's bounds are already at the floor", action="scale-down", **common)
         name = hpa.get("metadata", {}).get("name", "")
-        return Decision("hold", reason=f"{reason}; lowering HPA {name}'s bounds ({low}-{high} -> {new_low}-{new_high}) "
-                        "so the two do not fight", action="scale-down", target_kind=kinds.HPA.name, target_name=name,
+        return Decision(Verb.HOLD, reason=f"{reason}; lowering HPA {name}'s bounds ({low}-{high} -> {new_low}-{new_high}) "
+                        "so the two do not fight", action="scale-down", target=Target(kinds.HPA, hpa),
                         changes={kinds.HPA_MIN: new_low, kinds.HPA_MAX: new_high}, **common)
     pointer = workload.kind.replicas
     assert pointer is not None
     current = get_path(workload.obj, pointer) or 0
     target = max(policy.min_replicas, math.ceil(current * policy.scale_factor))
     if target >= current:
-        return Decision("skip", reason=f"{current} replicas is already at or below the floor", action="scale-down", **common)
-    return Decision("hold", reason=f"{reason}; {current} -> {target} replicas", action="scale-down",
+        return Decision(Verb.SKIP, reason=f"{current} replicas is already at or below the floor", action="scale-down", **common)
+    return Decision(Verb.HOLD, reason=f"{reason}; {current} -> {target} replicas", action="scale-down",
                     changes={pointer: target}, **own, **common)
 
 
-def _scale_up(workload: Workload, policy: Policy, reason: str, common: dict[str, Any], own: dict[str, str]) -> Decision:
+def _scale_up(workload: Workload, policy: Policy, reason: str, common: dict[str, Any], own: dict[str, Target]) -> Decision:
     pointer = workload.kind.replicas
     if workload.hpa is not None or workload.scaled_object is not None or pointer is None or workload.kind is kinds.JOB:
-        return Decision("skip", reason="on-green scale-up applies to Deployments and StatefulSets without an HPA or KEDA",
+        return Decision(Verb.SKIP, reason="on-green scale-up applies to Deployments and StatefulSets without an HPA or KEDA",
                         action="scale-up", **common)
     current = get_path(workload.obj, pointer) or 0
     if current == 0:
-        return Decision("skip", reason="at 0 replicas: left as set", action="scale-up", **common)
+        return Decision(Verb.SKIP, reason="at 0 replicas: left as set", action="scale-up", **common)
     if policy.max_replicas is None or current >= policy.max_replicas:
-        return Decision("skip", reason=f"already at {current} replicas", action="scale-up", **common)
-    return Decision("hold", reason=f"{reason}; green surplus: {current} -> {policy.max_replicas} replicas",
+        return Decision(Verb.SKIP, reason=f"already at {current} replicas", action="scale-up", **common)
+    return Decision(Verb.HOLD, reason=f"{reason}; green surplus: {current} -> {policy.max_replicas} replicas",
                     action="scale-up", changes={pointer: policy.max_replicas}, **own, **common)
 
 

@@ -30,7 +30,8 @@ from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.kube.client import Kube, list_if_installed, list_in
 from gridshift.actions.kube.errors import Conflict, KubeError
 from gridshift.actions.jobs import CRONJOB_HOLD_LEAD_SECONDS
-from gridshift.actions.policy import ClusterTarget, Context, Decision, MigrationTarget, NamespaceView, Workload, decide, decide_untargeted
+from gridshift.actions.policy import (ClusterTarget, Context, Decision, MigrationTarget, NamespaceView, Verb, Workload, decide,
+                                      decide_untargeted)
 from gridshift.actions.upstreams import Alertmanager, Intensities, UpstreamError
 from gridshift.config import ActionsSettings, ClusterSettings
 from gridshift.nodezones import node_zone
@@ -241,9 +242,8 @@ class Reconciler:
                 decision = decide(view, workload, context)
                 if decision is None:
                     break
-                target = workload.target(decision.target_kind)
-                if decision.verb in ("hold", "restore", "resume"):
-                    outcome = self.executor.apply(decision, target)
+                if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME):
+                    outcome = self.executor.apply(decision)
                     if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:
                         fresh = self._reread(workload)
                         if fresh is None:
@@ -255,11 +255,11 @@ class Reconciler:
                         workload = fresh
                         continue
                     self.decisions.record(decision, outcome)
-                    if outcome.result == "applied" or (decision.verb == "restore" and outcome.result == "failed"):
+                    if outcome.result == "applied" or (decision.verb == Verb.RESTORE and outcome.result == "failed"):
                         held[(view.name, decision.action)] += 1
-                    if decision.verb == "restore" and outcome.result == "restored":
+                    if decision.verb == Verb.RESTORE and outcome.result == "restored":
                         self.trigger()  # what replaces a restored hold (on-green, another action) need not wait
-                elif decision.verb == "keep":
+                elif decision.verb == Verb.KEEP:
                     held[(view.name, decision.action)] += 1
                 else:
                     self.decisions.record(decision, Outcome("skipped", decision.reason))
@@ -269,8 +269,8 @@ class Reconciler:
     def _untargeted(self, scaled_object: Mapping[str, Any]) -> None:
         """A ScaledObject that names no workload: say so, and undo a hold recorded on it (one try a pass)."""
         decision = decide_untargeted(scaled_object)
-        if decision.verb == "restore":
-            self.decisions.record(decision, self.executor.apply(decision, scaled_object))
+        if decision.verb == Verb.RESTORE:
+            self.decisions.record(decision, self.executor.apply(decision))
         else:
             self.decisions.record(decision, Outcome("skipped", decision.reason))
 
@@ -298,7 +298,8 @@ class Reconciler:
 
 def _version(workload: Workload, decision: Decision) -> str:
     """The resourceVersion of the object a decision patches."""
-    return str(workload.target(decision.target_kind).get("metadata", {}).get("resourceVersion", ""))
+    assert decision.target is not None
+    return str(workload.target(decision.target.kind).get("metadata", {}).get("resourceVersion", ""))
 
 
 def _hpa_target(hpa: Mapping[str, Any]) -> tuple[str, str]:

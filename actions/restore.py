@@ -113,7 +113,7 @@ def _restore_one(kube: Kube, executor: Executor, kind: Kind, obj: Mapping[str, A
             state = decode(_annotations(obj)[names.ANNOTATION_STATE])
         except StateError as error:
             return done("failed", f"{error}; nothing changed on it")
-        outcome = executor.apply(restore_decision(kind, obj, state, REASON), obj)
+        outcome = executor.apply(restore_decision(kind, obj, state, REASON))
         if not isinstance(outcome.error, Conflict) or attempt + 1 == CONFLICT_RETRIES:
             return done(*_describe(outcome))
         try:  # it changed since it was listed: decide again on what it is now
