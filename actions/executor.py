@@ -23,7 +23,7 @@ from typing import Any, Literal
 from gridshift import names
 from gridshift.actions import jobs, kinds
 from gridshift.actions.kinds import Kind, annotation_pointer, get_path
-from gridshift.actions.kube.client import Kube
+from gridshift.actions.kube.api import KubeApi
 from gridshift.actions.kube.errors import KubeError
 from gridshift.actions.policy import RELEASED, Decision, Verb
 from gridshift.actions.state import HoldState
@@ -57,7 +57,7 @@ def dry_run_mode(value: bool | str) -> DryRun:
 
 
 class Executor:
-    def __init__(self, kube: Kube, *, dry_run: bool | str, clock: Callable[[], float]) -> None:
+    def __init__(self, kube: KubeApi, *, dry_run: bool | str, clock: Callable[[], float]) -> None:
         self.kube = kube
         self.dry_run = dry_run_mode(dry_run)
         self.clock = clock

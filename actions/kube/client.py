@@ -17,6 +17,7 @@ from kubernetes import client as k8s
 
 from gridshift import names
 from gridshift.actions.kinds import Kind
+from gridshift.actions.kube.api import KubeApi
 from gridshift.actions.kube.errors import NotFound, classify
 
 # (api group, resource) -> verbs this module calls. tests/actions check the chart's RBAC against it.
@@ -114,14 +115,14 @@ class Kube:
             raise classify(error, f"{verb} {resource} {path.rsplit('/', 1)[-1]}") from error
 
 
-def list_in(kube: Kube, kind: Kind, namespaces: tuple[str, ...]) -> list[dict[str, Any]]:
+def list_in(kube: KubeApi, kind: Kind, namespaces: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every object of a kind in `namespaces`, one request each; across all namespaces when empty."""
     if not namespaces:
         return kube.list_all(kind)
     return [obj for namespace in namespaces for obj in kube.list_objects(kind, namespace)]
 
 
-def list_if_installed(kube: Kube, kind: Kind, namespaces: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def list_if_installed(kube: KubeApi, kind: Kind, namespaces: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Every object of a kind that comes with a CRD (KEDA, Karmada), in `namespaces` (all when empty);
     none when the CRD is not installed (404)."""
     try:

@@ -150,10 +150,9 @@ class ClusterSimulation:
 
     def _pass(self) -> None:
         for _ in range(PASSES_AFTER_RESTORE):
-            self.reconciler._wake.clear()
-            self.reconciler.run_pass(sync_alertmanager=False)
+            result = self.reconciler.run_pass(sync_alertmanager=False)
             self.outcome.passes += 1
-            if not self.reconciler._wake.is_set():
+            if not result.needs_another_pass:
                 break
         self._observe()
 
@@ -261,8 +260,8 @@ def _reconciler(kube: MemoryKube, *, clock: Any) -> Reconciler:
     registry = CollectorRegistry()
     instruments = ActionInstruments(registry)
     settings = ActionsSettings(protected_namespaces=(), workers=1, decisions_kept=10)
-    return Reconciler(kube=kube, book=AlertBook(), settings=settings, cluster=ClusterSettings(),  # type: ignore[arg-type]
-                      executor=Executor(kube, dry_run=False, clock=clock),  # type: ignore[arg-type]
+    return Reconciler(kube=kube, book=AlertBook(), settings=settings, cluster=ClusterSettings(),
+                      executor=Executor(kube, dry_run=False, clock=clock),
                       decisions=DecisionLog(keep=10, instruments=instruments, clock=clock),
                       instruments=instruments, protected=frozenset(), clock=clock)
 

@@ -71,15 +71,20 @@ class MemoryKube:
         except KeyError:
             raise NotFound(f"{kind.name} {namespace}/{name} not found", 404) from None
 
-    def patch(self, kind: Kind, namespace: str, name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    def patch(self, kind: Kind, namespace: str, name: str, operations: list[dict[str, Any]], *,
+              dry_run: bool = False) -> dict[str, Any]:
         current = self.get(kind, namespace, name)
         try:
             updated = jsonpatch.apply_patch(current, operations)
         except jsonpatch.JsonPatchTestFailed as error:
             raise Conflict(f"{kind.name} {namespace}/{name}: {error}", 422) from None
+        if dry_run:  # as Kubernetes' dryRun=All: checked and answered, not kept
+            return updated
         self.update(kind, namespace, name, updated)
         self.patches[(kind.name, namespace, name)] += 1
         return updated
 
-    def create_event(self, *, obj: dict[str, Any], kind: Kind, reason: str, message: str, warning: bool = False) -> None:
-        self.events[reason] += 1
+    def create_event(self, *, obj: dict[str, Any], kind: Kind, reason: str, message: str, warning: bool = False,
+                     dry_run: bool = False) -> None:
+        if not dry_run:
+            self.events[reason] += 1
