@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from gridshift.actions.executor import Outcome
+from gridshift.actions.executor import Outcome, Result
 from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.policy import Decision
 
@@ -33,13 +33,13 @@ class DecisionLog:
         key = (decision.namespace, decision.kind.name, decision.name)
         signature = (decision.verb, outcome.result, outcome.detail or decision.reason)
         with self._lock:
-            if self._last.get(key) == signature and outcome.result in ("skipped", "dry_run"):
+            if self._last.get(key) == signature and outcome.result in (Result.SKIPPED, Result.DRY_RUN):
                 return
             self._last[key] = signature
             entry = {
                 "time": datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "namespace": decision.namespace, "kind": decision.kind.name, "name": decision.name,
-                "decision": str(decision.verb), "action": decision.action, "result": outcome.result,
+                "decision": str(decision.verb), "action": decision.action, "result": str(outcome.result),
                 "reason": outcome.detail or decision.reason, "alert": decision.alert, "zone": decision.zone,
                 "target_zone": decision.target_zone, "before": outcome.before, "after": outcome.after,
                 "dry_run": outcome.dry_run or None,  # client, or server (result dry_run: the API accepted it)

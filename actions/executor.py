@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any, Literal
 
 from gridshift import names
@@ -35,9 +36,17 @@ HELD_SECONDS_POINTER = annotation_pointer(jobs.HELD_SECONDS)
 DryRun = Literal["", "client", "server"]
 
 
+class Result(StrEnum):
+    APPLIED = "applied"  # a hold (or the resume of a moved Job) written
+    RESTORED = "restored"  # a hold undone
+    SKIPPED = "skipped"  # nothing written, with the reason
+    FAILED = "failed"  # the API refused or failed: nothing written
+    DRY_RUN = "dry_run"  # what would have been written (client), or what the API accepted without keeping (server)
+
+
 @dataclass(frozen=True)
 class Outcome:
-    result: str  # applied | restored | skipped | failed | dry_run
+    result: Result
     detail: str = ""
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
@@ -66,7 +75,7 @@ class Executor:
         """Patch the decision's target, as it was read when the decision was made."""
         target = decision.target
         if target is None or decision.verb not in (Verb.HOLD, Verb.RESTORE, Verb.RESUME):
-            return Outcome("skipped", decision.reason)
+            return Outcome(Result.SKIPPED, decision.reason)
         try:
             if decision.verb == Verb.HOLD:
                 return self._hold(decision, target.kind, target.obj)
@@ -75,13 +84,13 @@ class Executor:
             if decision.verb == Verb.RESTORE:
                 return self._restore(decision, target.kind, target.obj, state)
             if self.dry_run == "client":
-                return Outcome("dry_run", "would resume the moved Job", dry_run="client")
+                return Outcome(Result.DRY_RUN, "would resume the moved Job", dry_run="client")
             self._resume_job(decision, dict(target.obj), state)
-            return self._as_dry_run(Outcome("applied", decision.reason), "resume the moved Job")
+            return self._as_dry_run(Outcome(Result.APPLIED, decision.reason), "resume the moved Job")
         except KubeError as error:
             if self.dry_run == "server":
-                return Outcome("failed", f"server dry run refused: {error}", error=error, dry_run="server")
-            return Outcome("failed", str(error), error=error)
+                return Outcome(Result.FAILED, f"server dry run refused: {error}", error=error, dry_run="server")
+            return Outcome(Result.FAILED, str(error), error=error)
 
     def _hold(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
         before = {pointer: get_path(obj, pointer) for pointer in decision.changes}
@@ -94,12 +103,12 @@ class Executor:
             operations.append({"op": "remove", "path": RELEASED_POINTER})
         preview = f"set {_show(decision.changes)}"
         if self.dry_run == "client":
-            return Outcome("dry_run", f"would {preview}", before, decision.changes, dry_run="client")
+            return Outcome(Result.DRY_RUN, f"would {preview}", before, decision.changes, dry_run="client")
         updated = self._patch(kind, decision, operations)
         if jobs.resumes_after_hold(kind, decision.action) and not self.dry_run:
             updated = self._resume_job(decision, updated, state)  # a dry run persisted no first step to resume
         note = self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}")
-        return self._as_dry_run(Outcome("applied", decision.reason, before, decision.changes), preview + note)
+        return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
 
     def _resume_job(self, decision: Decision, job: dict[str, Any], state: HoldState) -> dict[str, Any]:
         """Second step of moving a Job: its new node affinity is in place, let it run again."""
@@ -120,19 +129,19 @@ class Executor:
         if changed:
             event = ("GridshiftLeftAsChanged", f"{decision.reason}; but {', '.join(sorted(changed))} changed while held: "
                      "left as set")
-            result = Outcome("skipped", event[1], current, current)
+            result = Outcome(Result.SKIPPED, event[1], current, current)
         elif jobs.stays_in_place(kind, state):
             operations[1:1] = _set_fields(jobs.unsuspended(state.original), obj)  # never left suspended
             event = ("GridshiftLeftInPlace", f"{decision.reason}; the Job stays in {state.target_zone}: moving it back "
                      "would restart its pods")
-            result = Outcome("restored", event[1], current, current)
+            result = Outcome(Result.RESTORED, event[1], current, current)
         else:
             operations[1:1] = _set_fields(state.original, obj)
             event = ("GridshiftRestored", f"{state.action} undone: {decision.reason}")
-            result = Outcome("restored", decision.reason, current, dict(state.original))
+            result = Outcome(Result.RESTORED, decision.reason, current, dict(state.original))
         preview = f"{event[0]}: {event[1]}"
         if self.dry_run == "client":
-            return Outcome("dry_run", f"would {preview}", current, result.after, dry_run="client")
+            return Outcome(Result.DRY_RUN, f"would {preview}", current, result.after, dry_run="client")
         updated = self._patch(kind, decision, operations)
         note = self._event(updated, kind, *event)
         return self._as_dry_run(result, preview + note)
@@ -146,7 +155,7 @@ class Executor:
         """A server dry run's outcome: what a real run would have done, accepted by the API, not persisted."""
         if self.dry_run != "server":
             return done
-        return replace(done, result="dry_run", detail=f"server dry run accepted: would {preview}", dry_run="server")
+        return replace(done, result=Result.DRY_RUN, detail=f"server dry run accepted: would {preview}", dry_run="server")
 
     def _event(self, obj: dict[str, Any], kind: Kind, reason: str, message: str) -> str:
         """Record the Event; a note for the outcome when a server dry run of it was refused."""

@@ -18,10 +18,10 @@ from gridshift import names
 from gridshift.actions import jobs, keda, kinds
 from gridshift.actions.alerts import Alert
 from gridshift.actions.kinds import Kind, get_path
-from gridshift.actions.state import HoldState, StateError, decode
+from gridshift.actions.state import Action, HoldState, StateError, decode
 from gridshift.durations import DurationError, parse_duration
 
-HOLD_ACTIONS = ("pause", "scale-down", "migrate")
+HOLD_ACTIONS = (Action.PAUSE, Action.SCALE_DOWN, Action.MIGRATE)
 ACTION_VALUES = (*HOLD_ACTIONS, "none")
 LEVEL_RANK = {"high": 1, "critical": 2}
 RELEASED = names.ANNOTATION_RELEASED

@@ -28,7 +28,7 @@ from typing import Any
 from gridshift.actions import kinds
 from gridshift.actions.alerts import AlertBook
 from gridshift.actions.decisions import DecisionLog
-from gridshift.actions.executor import Executor, Outcome
+from gridshift.actions.executor import Executor, Outcome, Result
 from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.cluster import ClusterRead, namespace_view, read_cluster
 from gridshift.actions.kube.api import KubeApi
@@ -194,19 +194,19 @@ class Reconciler:
                             break
                         if outcome.error.status == 422 and _version(fresh, decision) == _version(workload, decision):
                             # 422 on an unchanged object: the patch is invalid, not raced. Retrying cannot help.
-                            self.decisions.record(decision, Outcome("failed", f"refused as invalid: {outcome.error}"))
+                            self.decisions.record(decision, Outcome(Result.FAILED, f"refused as invalid: {outcome.error}"))
                             break
                         workload = fresh
                         continue
                     self.decisions.record(decision, outcome)
-                    if outcome.result == "applied" or (decision.verb == Verb.RESTORE and outcome.result == "failed"):
+                    if outcome.result == Result.APPLIED or (decision.verb == Verb.RESTORE and outcome.result == Result.FAILED):
                         held[(view.name, decision.action)] += 1
-                    if decision.verb == Verb.RESTORE and outcome.result == "restored":
+                    if decision.verb == Verb.RESTORE and outcome.result == Result.RESTORED:
                         restored = True  # what replaces a restored hold (on-green, another action) need not wait
                 elif decision.verb == Verb.KEEP:
                     held[(view.name, decision.action)] += 1
                 else:
-                    self.decisions.record(decision, Outcome("skipped", decision.reason))
+                    self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason))
                 break
         return held, restored
 
@@ -216,7 +216,7 @@ class Reconciler:
         if decision.verb == Verb.RESTORE:
             self.decisions.record(decision, self.executor.apply(decision))
         else:
-            self.decisions.record(decision, Outcome("skipped", decision.reason))
+            self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason))
 
     def _reread(self, workload: Workload) -> Workload | None:
         try:

@@ -19,7 +19,7 @@ from typing import Any
 
 from gridshift import names
 from gridshift.actions import kinds, quiesce
-from gridshift.actions.executor import DryRun, Executor, Outcome
+from gridshift.actions.executor import DryRun, Executor, Outcome, Result
 from gridshift.actions.kinds import Kind
 from gridshift.actions.kube.client import Kube, list_in
 from gridshift.actions.kube.errors import Conflict, KubeError, NotFound
@@ -128,11 +128,11 @@ def _restore_one(kube: Kube, executor: Executor, kind: Kind, obj: Mapping[str, A
 
 
 def _describe(outcome: Outcome) -> tuple[str, str]:
-    if outcome.result == "restored":
+    if outcome.result == Result.RESTORED:
         return "restored", _changes(outcome.before or {}, outcome.after or {}) or outcome.detail
-    if outcome.result == "skipped":
+    if outcome.result == Result.SKIPPED:
         return "left", outcome.detail
-    return outcome.result, outcome.detail
+    return str(outcome.result), outcome.detail
 
 
 def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:

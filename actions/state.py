@@ -11,9 +11,21 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
-ACTIONS = ("pause", "scale-down", "migrate", "scale-up")
+
+
+class Action(StrEnum):
+    """What a hold does: the one vocabulary of actions (policy reads the annotation into it)."""
+
+    PAUSE = "pause"
+    SCALE_DOWN = "scale-down"
+    MIGRATE = "migrate"
+    SCALE_UP = "scale-up"  # on-green: the Low alert widens a service
+
+
+ACTIONS = tuple(action.value for action in Action)
 MAX_STATE_BYTES = 16 * 1024
 
 
