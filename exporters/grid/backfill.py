@@ -96,11 +96,7 @@ class HistoryStore:
         """A copy of one zone's series `name` (None if none is held), for reading outside the lock."""
         with self._lock:
             column = self._columns.get(zone, {}).get(name)
-            if column is None:
-                return None
-            copy = HourlyColumn(column.dtype)
-            copy.first_hour, copy.values = column.first_hour, column.values.copy()
-            return copy
+            return column.copy() if column is not None else None
 
     def _add(self, chunk: Chunk, series: Series) -> None:
         self._held.add(chunk)

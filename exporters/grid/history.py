@@ -370,8 +370,8 @@ class HistoryBook:
         first, now_hour = self._span(now)
         with self._lock:
             live = self._live.get(zone)
-            live_forecasts = {name: _copy(column) for name, column in live.forecasts.items()} if live else {}
-            live_totals = [_copy(live.total), _recent_mixes(live)[1]] if live else []
+            live_forecasts = {name: column.copy() for name, column in live.forecasts.items()} if live else {}
+            live_totals = [live.total.copy(), _recent_mixes(live)[1]] if live else []
         layers: dict[str, list[HourlyColumn | None]] = {}
         for name in FUEL_NAMES:
             layers[name] = [store.column(zone, name) for store in self._stores()] + [live_forecasts.get(name)]
@@ -424,7 +424,7 @@ class HistoryBook:
             if live is not None:
                 recent = HourlyColumn()
                 recent.put(_hourly_points(live.raw.items()).items())
-                layers += [_copy(live.intensity), recent]
+                layers += [live.intensity.copy(), recent]
         values = merged(first, end, layers)
         values[~(values >= 0)] = np.nan
         return values
@@ -441,15 +441,9 @@ class HistoryBook:
             if live is not None:
                 recent, _ = _recent_mixes(live)
                 for psr in live.shares.keys() | recent.keys():
-                    layers.setdefault(psr, []).extend([_copy(live.shares[psr]) if psr in live.shares else None,
+                    layers.setdefault(psr, []).extend([live.shares[psr].copy() if psr in live.shares else None,
                                                        recent.get(psr)])
         return {psr: merged(first, end, columns) for psr, columns in layers.items()}
-
-
-def _copy(column: HourlyColumn) -> HourlyColumn:
-    copy = HourlyColumn(column.dtype)
-    copy.first_hour, copy.values = column.first_hour, column.values.copy()
-    return copy
 
 
 def _put_mixes(mixes: Mapping[int, Mapping[str, float]], *, shares: dict[str, HourlyColumn], total: HourlyColumn) -> None:

@@ -58,6 +58,12 @@ class HourlyColumn:
         known = np.flatnonzero(np.isfinite(self.values))
         return [(int(self.first_hour + k) * HOUR, float(self.values[k])) for k in known]
 
+    def copy(self) -> HourlyColumn:
+        """An independent copy (to read outside its owner's lock)."""
+        copy = HourlyColumn(self.dtype)
+        copy.first_hour, copy.values = self.first_hour, self.values.copy()
+        return copy
+
     def drop_before(self, hour: int) -> None:
         if hour > self.first_hour:
             cut = min(hour - self.first_hour, len(self.values))
