@@ -12,6 +12,17 @@ savings simulator can walk the same points. The format is told by the header:
 - `carbonadvisor`: `zone_datetime,timestamp,carbon_intensity_avg,fossilFuelPercentage`
   (umassos/carbonAdvisor, collected from the Electricity Maps API): the interval is
   `zone_datetime`; `timestamp` is when the value was fetched and is ignored.
+- `carboncast`: `,UTC time,carbon_intensity,<source>...` (the CarbonCast benchmark's
+  `<REGION>_{lifecycle,direct}_emissions.csv`, carbonfirst/CarbonCast): the first column is an
+  unnamed row index and is ignored, the other columns are production per source and are ignored.
+  Timestamps are `YYYY-MM-DD HH:MM:SS`, with or without `+00:00`, or `MM/DD/YYYY HH:MM:SS` (month
+  first, as the AUS_QLD and CISO files write them). The file does not name its zone (the region
+  is in the file name only): callers pass it. Which of lifecycle and direct it is, is told by the
+  file name alone; gridshift's intensities are lifecycle. The nine regions' files (AUS_QLD BPAT
+  CISO DE ES FPL NL NYISO SE, both kinds) read whole: 17,544 hourly points each, none empty.
+  DACF's files (`,UTC time,carbon_intensity,carbon_from_src_forecasts,...`) read as their
+  measured `carbon_intensity` (direct); CarbonCast's forecast files
+  (`actual_carbon_intensity_<kind>`) are not a trace.
 
 Timestamps without an offset are UTC. A row whose value is empty is skipped and its line kept
 in `Trace.skipped_lines`; a repeated timestamp keeps the later row (counted in `duplicates`).
@@ -32,6 +43,7 @@ import bisect
 import csv
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -40,12 +52,15 @@ from pathlib import Path
 ELECTRICITYMAPS_HOURLY = "electricitymaps_hourly"
 LETSWAITAWHILE = "letswaitawhile"
 CARBONADVISOR = "carbonadvisor"
-FORMATS = (ELECTRICITYMAPS_HOURLY, LETSWAITAWHILE, CARBONADVISOR)
+CARBONCAST = "carboncast"
+FORMATS = (ELECTRICITYMAPS_HOURLY, LETSWAITAWHILE, CARBONADVISOR, CARBONCAST)
 
 _EXPECTED = (
     "an Electricity Maps export (`Datetime (UTC),...,Carbon Intensity gCO₂eq/kWh (LCA),...`), "
-    "Let's Wait Awhile (`Time,Carbon Intensity`) or carbonAdvisor (`zone_datetime,timestamp,carbon_intensity_avg,...`)"
+    "Let's Wait Awhile (`Time,Carbon Intensity`), carbonAdvisor (`zone_datetime,timestamp,carbon_intensity_avg,...`) "
+    "or CarbonCast (`,UTC time,carbon_intensity,...`)"
 )
+_MONTH_FIRST = "%m/%d/%Y %H:%M:%S"  # CarbonCast's AUS_QLD and CISO files
 
 
 class TraceError(ValueError):
@@ -114,12 +129,22 @@ def parse_timestamp(text: str) -> int:
     return math.floor(moment.timestamp())
 
 
+def _carboncast_timestamp(text: str) -> int:
+    """A CarbonCast timestamp: ISO 8601 (parse_timestamp), or `MM/DD/YYYY HH:MM:SS` in UTC."""
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        moment = datetime.strptime(text.strip(), _MONTH_FIRST)  # ValueError if it is neither
+    return math.floor(moment.replace(tzinfo=timezone.utc).timestamp())
+
+
 @dataclass(frozen=True)
 class _Layout:
     source_format: str
     time_column: int
     value_column: int
     zone_column: int | None = None
+    timestamp: Callable[[str], int] = parse_timestamp
 
 
 def _layout(header: list[str]) -> _Layout | None:
@@ -135,6 +160,9 @@ def _layout(header: list[str]) -> _Layout | None:
         return _Layout(LETSWAITAWHILE, 0, 1)
     if "zone_datetime" in lowered and "carbon_intensity_avg" in lowered:
         return _Layout(CARBONADVISOR, lowered.index("zone_datetime"), lowered.index("carbon_intensity_avg"))
+    if "utc time" in lowered and "carbon_intensity" in lowered:
+        return _Layout(CARBONCAST, lowered.index("utc time"), lowered.index("carbon_intensity"),
+                       timestamp=_carboncast_timestamp)
     return None
 
 
@@ -185,7 +213,7 @@ def _read(path: str | Path, handle) -> Trace:
         if len(row) != columns:
             raise TraceError(path, line, f"expected {columns} fields as in the header, got {len(row)} (a truncated file?)")
         try:
-            start = parse_timestamp(row[layout.time_column])
+            start = layout.timestamp(row[layout.time_column])
         except ValueError:
             raise TraceError(path, line, f"not a date-time: {row[layout.time_column]!r}") from None
         text = row[layout.value_column].strip()

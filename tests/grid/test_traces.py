@@ -1,5 +1,7 @@
 """traces.load_trace on the recorded real traces, checked against an independent csv reading,
-and on copies of them broken by one edit."""
+and on copies of them broken by one edit. The CarbonCast benchmark's emissions files are the
+two slices the repository carries in data/forecast/ (DE, ISO timestamps with `+00:00`; AUS_QLD,
+`MM/DD/YYYY`)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 
 from gridshift.exporters.grid.traces import (
     CARBONADVISOR,
+    CARBONCAST,
     ELECTRICITYMAPS_HOURLY,
     LETSWAITAWHILE,
     TraceError,
@@ -282,3 +285,94 @@ def test_a_bad_timestamp_and_a_missing_file(intensity, tmp_path):
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
     with pytest.raises(TraceError, match="empty file"):
         load_trace(tmp_path / "empty.csv")
+
+
+# --- CarbonCast emissions files (data/forecast/: slices of the benchmark's full files) --------
+
+CARBONCAST_DE = "DE_lifecycle_emissions_2021-06-01_2021-07-14.csv"
+CARBONCAST_AUS = "AUS_QLD_lifecycle_emissions_2021-06-01_2021-07-14.csv"
+CARBONCAST_FORMATS = {CARBONCAST_DE: "%Y-%m-%d %H:%M:%S%z", CARBONCAST_AUS: "%m/%d/%Y %H:%M:%S"}
+CARBONCAST_VALUE_COLUMN = 2  # after the unnamed row index and `UTC time`
+
+
+@pytest.fixture(scope="module")
+def forecast(recorded_data: Path) -> Path:
+    return recorded_data / "forecast"
+
+
+def carboncast_points(path: Path, fmt: str) -> list[tuple[int, float]]:
+    points = []
+    for row in csv_rows(path):
+        moment = datetime.strptime(row["UTC time"], fmt)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        points.append((int(moment.timestamp()), float(row["carbon_intensity"])))
+    return points
+
+
+@pytest.mark.parametrize("file", list(CARBONCAST_FORMATS))
+def test_carboncast_loads_every_row_as_csv_reads_it(forecast, file):
+    path = forecast / file
+    expected = carboncast_points(path, CARBONCAST_FORMATS[file])
+    trace = load_trace(path)
+    assert trace.source_format == CARBONCAST
+    assert trace.zone is None  # the region is in the file name only: callers pass the zone
+    assert list(trace.points) == expected  # every row, in order: the row index and the per-source columns ignored
+    assert len(expected) == 44 * 24
+    assert trace.skipped == 0 and trace.duplicates == 0
+    assert set(steps(trace.starts)) == {3600} and trace.resolution_seconds == 3600
+    assert trace.start == epoch("2021-06-01 00:00:00", "%Y-%m-%d %H:%M:%S")
+    assert trace.end == epoch("2021-07-15 00:00:00", "%Y-%m-%d %H:%M:%S")
+
+
+def test_carboncast_first_rows_and_the_value_column(forecast):
+    de = load_trace(forecast / CARBONCAST_DE)
+    assert de.points[0] == (epoch("2021-06-01 00:00:00", "%Y-%m-%d %H:%M:%S"), 362.95)  # `12408,...,362.95,20299,...`
+    aus = load_trace(forecast / CARBONCAST_AUS)
+    assert aus.points[0] == (epoch("2021-06-01 00:00:00", "%Y-%m-%d %H:%M:%S"), 502.01)
+    # MM/DD/YYYY is month first: 06/13/2021 is 13 June (day first it would not parse), right after 06/12 23:00
+    line = next(i for i, text in enumerate(lines_of(forecast / CARBONCAST_AUS)) if ",06/13/2021 00:00:00," in text)
+    assert aus.points[line - 1][0] == epoch("2021-06-13 00:00:00", "%Y-%m-%d %H:%M:%S")
+    assert aus.points[line - 1][0] - aus.points[line - 2][0] == 3600
+
+
+def test_carboncast_forecast_files_are_not_mistaken_for_emissions(forecast):
+    # CarbonCast's forecast files have `UTC time` but `actual_carbon_intensity_<target>`: not a trace format
+    path = forecast / "DE_carbon_from_src_forecasts_lifecycle_Jul_Dec_2021_first_14_windows.csv"
+    with pytest.raises(TraceError, match="unknown trace format") as caught:
+        load_trace(path)
+    assert caught.value.line == 1 and "CarbonCast (`,UTC time,carbon_intensity,...`)" in str(caught.value)
+
+
+@pytest.mark.parametrize("file", list(CARBONCAST_FORMATS))
+def test_carboncast_a_truncated_copy_names_the_broken_line(forecast, tmp_path, file):
+    line = len(lines_of(forecast / file)) // 2
+    broken = truncate(forecast / file, tmp_path / file, line)  # cut inside the timestamp: too few fields
+    with pytest.raises(TraceError) as caught:
+        load_trace(broken)
+    assert caught.value.line == line
+    assert f"{broken}, line {line}" in str(caught.value) and "truncated" in str(caught.value)
+
+
+@pytest.mark.parametrize("file", list(CARBONCAST_FORMATS))
+def test_carboncast_a_non_numeric_value_names_its_line(forecast, tmp_path, file):
+    broken = edit_field(forecast / file, tmp_path / file, 345, CARBONCAST_VALUE_COLUMN, "n/a")
+    with pytest.raises(TraceError) as caught:
+        load_trace(broken)
+    assert caught.value.line == 345
+    assert f"{broken}, line 345: carbon_intensity: not a number: 'n/a'" in str(caught.value)
+
+
+def test_carboncast_negative_value_bad_timestamp_and_empty_value(forecast, tmp_path):
+    source = forecast / CARBONCAST_DE
+    negative = edit_field(source, tmp_path / "negative.csv", 678, CARBONCAST_VALUE_COLUMN, "-12.5")
+    with pytest.raises(TraceError, match="line 678: carbon_intensity: negative intensity -12.5"):
+        load_trace(negative)
+    day_first = edit_field(forecast / CARBONCAST_AUS, tmp_path / "day_first.csv", 77, 1, "13/06/2021 04:00:00")
+    with pytest.raises(TraceError, match="line 77: not a date-time: '13/06/2021 04:00:00'"):
+        load_trace(day_first)
+    original = load_trace(source)
+    empty = edit_field(source, tmp_path / "empty.csv", 101, CARBONCAST_VALUE_COLUMN, "")
+    trace = load_trace(empty)
+    assert trace.skipped_lines == (101,)
+    assert list(trace.points) == [point for i, point in enumerate(original.points) if i != 99]
+    assert trace.value_at(original.points[99][0] + 1) is None  # a gap, nothing invented
