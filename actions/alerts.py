@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from gridshift import names
 
-Level = Literal["low", "high", "critical"]
-LEVELS: tuple[str, ...] = ("low", "high", "critical")
+# `window`: GridCarbonGreenerWindowAhead, a clearly greener window lies ahead (docs/actions.md "Plans").
+Level = Literal["low", "high", "critical", "window"]
+LEVELS: tuple[str, ...] = ("low", "high", "critical", "window")
 MAX_ALERTS = 10_000
 MAX_LABEL_LENGTH = 1024
 

@@ -58,13 +58,13 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
     book = AlertBook()
     decisions = DecisionLog(keep=settings.decisions_kept, instruments=instruments, clock=clock)
     protected = protected_namespaces(settings.protected_namespaces, release_namespace)
+    exporter = Intensities(settings.exporter_url, timeout_seconds=settings.request_timeout_seconds) if settings.exporter_url else None
     reconciler = Reconciler(
         kube=kube, book=book, settings=settings, cluster=config.cluster, decisions=decisions, instruments=instruments,
         executor=Executor(kube, dry_run=mode, clock=clock), protected=protected, clock=clock,
         alertmanager=Alertmanager(settings.alertmanager_url, timeout_seconds=settings.request_timeout_seconds)
         if settings.alertmanager_url else None,
-        intensities=Intensities(settings.exporter_url, timeout_seconds=settings.request_timeout_seconds)
-        if settings.exporter_url else None,
+        intensities=exporter, forecasts=exporter,
     )
 
     def readiness() -> tuple[bool, dict[str, Any]]:

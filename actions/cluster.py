@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridshift import names
-from gridshift.actions import keda, kinds
+from gridshift.actions import jobs, keda, kinds
 from gridshift.actions.kube.api import KubeApi
 from gridshift.actions.kube.client import list_if_installed, list_in
 from gridshift.actions.kube.errors import KubeError
@@ -59,7 +59,7 @@ def namespace_view(namespace: Mapping[str, Any], cluster: ClusterRead, *, kube: 
     objects = cluster.objects.get(name, {})
     holds = any(names.ANNOTATION_STATE in (o["metadata"].get("annotations") or {})
                 for items in objects.values() for o in items)
-    opt_in = (names.ANNOTATION_ACTION, names.ANNOTATION_ON_GREEN)
+    opt_in = (names.ANNOTATION_ACTION, names.ANNOTATION_ON_GREEN, names.ANNOTATION_START)
     opted = any(key in annotations for key in opt_in) or any(
         key in (o["metadata"].get("annotations") or {}) for items in objects.values() for o in items for key in opt_in)
     if not (opted or holds):
@@ -78,7 +78,7 @@ def namespace_view(namespace: Mapping[str, Any], cluster: ClusterRead, *, kube: 
     )
     untargeted = tuple(so for so in scaled if keda.scale_target(so) is None)
     return NamespaceView(name=name, annotations=annotations, zone=zone or None, workloads=workloads,
-                         untargeted=untargeted)
+                         untargeted=untargeted, run_seconds=jobs.learned_run_seconds(objects.get(kinds.JOB.name, [])))
 
 
 def namespace_zone(kube: KubeApi, namespace: str, cluster: ClusterRead, default_zone: str) -> str:

@@ -1,7 +1,8 @@
 """The decision log: every change, restore, refusal and failure, newest first, and a JSON log line each.
 
 A decision that repeats the previous one for the same workload (a skip seen at every reconcile)
-is not logged again, so the log reads as what happened, not as a heartbeat.
+is not logged again, so the log reads as what happened, not as a heartbeat; a plan is logged
+again when its planned release moves, not when only its expected intensity does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from gridshift.actions.executor import Outcome, Result
 from gridshift.actions.instruments import ActionInstruments
+from gridshift.actions.planner import Plan
 from gridshift.actions.policy import Decision
 
 log = logging.getLogger("gridshift.decisions")
@@ -29,26 +31,45 @@ class DecisionLog:
         self.instruments = instruments
         self.clock = clock
 
-    def record(self, decision: Decision, outcome: Outcome) -> None:
+    def record(self, decision: Decision, outcome: Outcome) -> bool:
+        """Log the decision; False when it only repeated the previous one for the workload."""
         key = (decision.namespace, decision.kind.name, decision.name)
-        signature = (decision.verb, outcome.result, outcome.detail or decision.reason)
+        said = outcome.detail or decision.reason
+        if decision.plan is not None and outcome.result == Result.SKIPPED:
+            said = f"planned release {_iso(decision.plan.release_at)}"
+        signature = (decision.verb, outcome.result, said)
         with self._lock:
             if self._last.get(key) == signature and outcome.result in (Result.SKIPPED, Result.DRY_RUN):
-                return
+                return False
             self._last[key] = signature
             entry = {
-                "time": datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "time": _iso(self.clock()),
                 "namespace": decision.namespace, "kind": decision.kind.name, "name": decision.name,
                 "decision": str(decision.verb), "action": decision.action, "result": str(outcome.result),
                 "reason": outcome.detail or decision.reason, "alert": decision.alert, "zone": decision.zone,
                 "target_zone": decision.target_zone, "before": outcome.before, "after": outcome.after,
                 "dry_run": outcome.dry_run or None,  # client, or server (result dry_run: the API accepted it)
+                "plan": _plan(decision.plan),
             }
             self._entries.appendleft(entry)
         self.instruments.actions.labels(decision.namespace, decision.action or "none", outcome.result).inc()
         log.info(json.dumps(entry, default=str, sort_keys=True))
+        return True
 
     def recent(self, *, limit: int, namespace: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             entries = [e for e in self._entries if namespace is None or e["namespace"] == namespace]
         return entries[:limit]
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _plan(plan: Plan | None) -> dict[str, Any] | None:
+    if plan is None:
+        return None
+    return {"release_at": _iso(plan.release_at), "latest_start": _iso(plan.latest_start),
+            "expected_grams_per_kwh": round(plan.expected_grams_per_kwh, 1),
+            "at_once_grams_per_kwh": round(plan.now_grams_per_kwh, 1), "runs_now": plan.run_now,
+            "pauses_at": _iso(plan.until) if plan.until is not None else None}

@@ -74,11 +74,13 @@ class Executor:
     def apply(self, decision: Decision) -> Outcome:
         """Patch the decision's target, as it was read when the decision was made."""
         target = decision.target
-        if target is None or decision.verb not in (Verb.HOLD, Verb.RESTORE, Verb.RESUME):
+        if target is None or decision.verb not in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START):
             return Outcome(Result.SKIPPED, decision.reason)
         try:
             if decision.verb == Verb.HOLD:
                 return self._hold(decision, target.kind, target.obj)
+            if decision.verb == Verb.START:
+                return self._start(decision, target.kind, target.obj)
             state = decision.state
             assert state is not None, "restore and resume decisions carry the state they undo"
             if decision.verb == Verb.RESTORE:
@@ -109,6 +111,22 @@ class Executor:
             updated = self._resume_job(decision, updated, state)  # a dry run persisted no first step to resume
         note = self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}")
         return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
+
+    def _start(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
+        """Start a Job that waited suspended for its window: nothing to restore later, so no state."""
+        before = {pointer: get_path(obj, pointer) for pointer in decision.changes}
+        preview = f"set {_show(decision.changes)}"
+        if self.dry_run == "client":
+            return Outcome(Result.DRY_RUN, f"would {preview}", before, decision.changes, dry_run="client")
+        updated = self._patch(kind, decision, [*_guard(obj), *_set_fields(decision.changes)])
+        note = self._event(updated, kind, "GridshiftStarted", decision.reason)
+        return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
+
+    def announce(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> None:
+        """An Event for a plan that changes nothing on the object (a Job that waits, a hold kept
+        for a later window), so `kubectl describe` shows when and why."""
+        if self.dry_run != "client":
+            self._event(dict(obj), kind, "GridshiftPlanned", decision.reason)
 
     def _resume_job(self, decision: Decision, job: dict[str, Any], state: HoldState) -> dict[str, Any]:
         """Second step of moving a Job: its new node affinity is in place, let it run again."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from gridshift import __version__, names
+from gridshift.actions.planner import Plan
 
 
 class ActionInstruments:
@@ -21,7 +22,21 @@ class ActionInstruments:
         self.last_reconcile = Gauge(names.LAST_RECONCILE, "Unix time the last reconcile pass finished.", registry=registry)
         self.active_alerts = Gauge(names.ACTIVE_ALERTS, "Actionable alerts the service holds as active.",
                                    (names.ZONE, names.LEVEL), registry=registry)
+        self.planned_release = Gauge(names.PLANNED_RELEASE, "When a planned workload is to run (next), unix time.",
+                                     (names.NAMESPACE, "kind", "name"), registry=registry)
+        self.planned_intensity = Gauge(names.PLANNED_INTENSITY, "Forecast mean intensity of a planned workload's run: "
+                                       "as planned (when=\"planned\") and had it run at once (when=\"now\").",
+                                       (names.NAMESPACE, "kind", "name", "when"), registry=registry)
         Info(names.BUILD_INFO, "gridshift build.", registry=registry).info({"version": __version__})
+
+    def set_plans(self, plans: dict[tuple[str, str, str], Plan]) -> None:
+        """This pass's plans, by (namespace, kind, name): the series of workloads no longer planned go."""
+        self.planned_release.clear()
+        self.planned_intensity.clear()
+        for (namespace, kind, name), plan in plans.items():
+            self.planned_release.labels(namespace, kind, name).set(plan.release_at)
+            self.planned_intensity.labels(namespace, kind, name, "planned").set(plan.expected_grams_per_kwh)
+            self.planned_intensity.labels(namespace, kind, name, "now").set(plan.now_grams_per_kwh)
 
     def set_held(self, counts: dict[tuple[str, str], int]) -> None:
         self.held.clear()

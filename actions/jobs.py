@@ -8,11 +8,16 @@
   restore never leaves it suspended, and leaves it where it runs (moving back would restart it).
 - A CronJob is held from shortly before its next run, so the run waits up to max-delay however
   long the alert has been firing.
+- Plans (planner.py) need a run's length: the `duration` annotation, else learned from the
+  CronJob's earlier runs, else `activeDeadlineSeconds`, else a configured default; and a Job
+  created suspended with `gridshift.io/start: planned` waits for gridshift to start it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import statistics
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from gridshift import names
@@ -97,3 +102,90 @@ def unsuspended(before: Mapping[str, Any]) -> dict[str, Any]:
     suspend = kinds.JOB.suspend
     assert suspend is not None
     return {suspend: before.get(suspend) or False}
+
+
+# --- plans: what a Job's or CronJob run's work is -------------------------------------------------
+
+LEARNED_RUNS = 5  # a CronJob's run length is the median of its last few successful Jobs
+
+
+def moment(value: Any) -> float | None:
+    """An API time (RFC 3339 text; a number in the simulator) as epoch seconds; None if absent or unreadable."""
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def cronjob_of(kind: Kind, obj: Mapping[str, Any]) -> str | None:
+    """The CronJob whose runs these are: the CronJob itself, or a Job's owner."""
+    if kind is kinds.CRONJOB:
+        return str(obj.get("metadata", {}).get("name", "")) or None
+    if kind is kinds.JOB:
+        owners = obj.get("metadata", {}).get("ownerReferences") or []
+        return next((str(o.get("name")) for o in owners if o.get("kind") == "CronJob"), None)
+    return None
+
+
+def learned_run_seconds(job_objects: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    """CronJob name -> the median length of its last successful runs (from the Jobs still listed)."""
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for job in job_objects:
+        cronjob = cronjob_of(kinds.JOB, job)
+        status = job.get("status") or {}
+        begin, end = moment(status.get("startTime")), moment(status.get("completionTime"))
+        if cronjob and begin is not None and end is not None and end > begin and status.get("succeeded"):
+            runs.setdefault(cronjob, []).append((end, end - begin))
+    return {name: float(statistics.median(length for _, length in sorted(found)[-LEARNED_RUNS:]))
+            for name, found in runs.items()}
+
+
+def expected_seconds(kind: Kind, obj: Mapping[str, Any], *, annotated: float | None, learned: Mapping[str, float],
+                     default: float) -> tuple[float, str]:
+    """How long a run takes, and where that figure comes from: the `duration` annotation, the
+    CronJob's earlier runs, `activeDeadlineSeconds` (an upper bound), else the configured default."""
+    if annotated is not None:
+        return annotated, names.ANNOTATION_DURATION
+    cronjob = cronjob_of(kind, obj)
+    if cronjob is not None and cronjob in learned:
+        return learned[cronjob], "learned from its earlier runs"
+    spec = obj.get("spec") or {}
+    if kind is kinds.CRONJOB:
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    limit = spec.get("activeDeadlineSeconds")
+    if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0:
+        return float(limit), "activeDeadlineSeconds"
+    return default, "the configured default duration"
+
+
+def waits_for_start(kind: Kind, obj: Mapping[str, Any], annotations: Mapping[str, str]) -> bool:
+    """A Job created suspended for gridshift to start at its planned window (Kueue's pattern)."""
+    if kind is not kinds.JOB or annotations.get(names.ANNOTATION_START, "").strip() != START_PLANNED:
+        return False
+    status = obj.get("status") or {}
+    return (obj.get("spec") or {}).get("suspend") is True and not status.get("completionTime")
+
+
+def runs_now(kind: Kind, obj: Mapping[str, Any]) -> bool:
+    """A Job whose pods run: not suspended, not finished."""
+    if kind is not kinds.JOB:
+        return False
+    status = obj.get("status") or {}
+    return (obj.get("spec") or {}).get("suspend") is not True and not status.get("completionTime") and bool(status.get("active"))
+
+
+def run_so_far(obj: Mapping[str, Any], until: float) -> float:
+    """Seconds a Job has run by `until`: since it started, less the time its earlier holds took."""
+    started = moment((obj.get("status") or {}).get("startTime"))
+    if started is None:
+        return 0.0
+    annotations = obj.get("metadata", {}).get("annotations") or {}
+    return max(0.0, until - started - recorded_held_seconds(annotations))
+
+
+START_PLANNED = "planned"

@@ -15,9 +15,10 @@ from enum import StrEnum
 from typing import Any
 
 from gridshift import names
-from gridshift.actions import jobs, keda, kinds
+from gridshift.actions import jobs, keda, kinds, planner, plans
 from gridshift.actions.alerts import Alert
 from gridshift.actions.kinds import Kind, get_path
+from gridshift.actions.planner import Plan, PlannerSettings
 from gridshift.actions.state import Action, HoldState, StateError, decode
 from gridshift.durations import DurationError, parse_duration
 
@@ -34,6 +35,8 @@ class Verb(StrEnum):
     RESUME = "resume"  # finish moving a Job (its second write)
     KEEP = "keep"  # held, and stays so
     SKIP = "skip"  # left alone, with the reason
+    WAIT = "wait"  # a Job created suspended waits for its planned window: nothing written
+    START = "start"  # start a Job that waited suspended for its planned window
 
 
 class PolicyError(ValueError):
@@ -52,6 +55,8 @@ class Policy:
     interruptible: bool = True
     fallback: str = "none"
     excluded: bool = False
+    duration_seconds: float | None = None  # gridshift.io/duration: a run's expected length
+    deadline: float | None = None  # gridshift.io/deadline: epoch seconds by which a Job must be done
 
 
 def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) -> Policy:
@@ -79,6 +84,8 @@ def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) 
         max_delay_seconds=_delay(merged.get(names.ANNOTATION_MAX_DELAY, "24h")),
         interruptible=merged.get(names.ANNOTATION_INTERRUPTIBLE, "true").strip().lower() != "false",
         excluded=workload.get(names.ANNOTATION_EXCLUDE, "false").strip().lower() != "false",
+        duration_seconds=_run_length(merged.get(names.ANNOTATION_DURATION)),
+        deadline=_deadline(workload.get(names.ANNOTATION_DEADLINE)),
     )
 
 
@@ -102,6 +109,31 @@ def _factor(text: str) -> float:
     if not 0 < factor < 1:
         raise PolicyError(f"{names.ANNOTATION_SCALE_FACTOR}={factor}: expected 0 < factor < 1")
     return factor
+
+
+def _run_length(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        seconds = parse_duration(text)
+    except DurationError as error:
+        raise PolicyError(f"{names.ANNOTATION_DURATION}: {error}") from None
+    if seconds <= 0:
+        raise PolicyError(f"{names.ANNOTATION_DURATION}={text[:40]!r}: must be longer than 0")
+    return seconds
+
+
+def _deadline(text: str | None) -> float | None:
+    """An absolute deadline, on the workload only (a namespace-wide moment would be meaningless)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise PolicyError(f"{names.ANNOTATION_DEADLINE}={text[:40]!r}: expected an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise PolicyError(f"{names.ANNOTATION_DEADLINE}={text[:40]!r}: give a time zone (e.g. 2026-12-03T06:00Z)")
+    return moment.timestamp()
 
 
 def _delay(text: str) -> float:
@@ -149,6 +181,7 @@ class NamespaceView:
     zone: str | None
     workloads: tuple[Workload, ...] = ()
     untargeted: tuple[Mapping[str, Any], ...] = ()  # KEDA ScaledObjects that name no workload
+    run_seconds: Mapping[str, float] = field(default_factory=dict)  # CronJob -> its runs' learned length
 
 
 @dataclass(frozen=True)
@@ -176,6 +209,9 @@ class Context:
     migration_targets: Mapping[str, MigrationTarget] = field(default_factory=dict)  # alerting zone -> greener
     cluster_targets: Mapping[str, ClusterTarget] = field(default_factory=dict)  # alerting zone -> greener clusters
     hold_lead_seconds: float = jobs.CRONJOB_HOLD_LEAD_SECONDS  # a CronJob is held from this long before its next run
+    forecasts: Mapping[str, planner.Forecast] = field(default_factory=dict)  # zone -> its forecast, for plans
+    planner: PlannerSettings = PlannerSettings()
+    default_duration_seconds: float = 3600.0  # a run's length when nothing else tells it
 
 
 @dataclass(frozen=True)
@@ -205,6 +241,7 @@ class Decision:
     zone: str = ""
     target_zone: str = ""
     released: bool = False  # restore because max-delay passed: remember the alert
+    plan: Plan | None = None  # when the work is planned to run, and why
 
 
 def protected_namespaces(configured: Sequence[str], release_namespace: str) -> frozenset[str]:
@@ -232,10 +269,14 @@ def decide(namespace: NamespaceView, workload: Workload, context: Context) -> De
     except PolicyError as error:
         if state is not None:  # a broken annotation must not strand a held workload
             return _restore(base, holder_kind, holder, state, f"restored: annotation unusable ({error})")
+        if jobs.waits_for_start(workload.kind, workload.obj, workload.annotations):
+            return _start(base, workload, f"started at once: annotation unusable ({error})")
         return Decision(Verb.SKIP, reason=f"left alone: {error}", **base)
     refusal = _not_opted_in(namespace, policy, context)
     if state is not None:
         return _while_held(base, namespace, workload, policy, state, holder_kind, holder, refusal, context)
+    if jobs.waits_for_start(workload.kind, workload.obj, workload.annotations):
+        return _arrival(base, namespace, workload, policy, refusal, context)
     if refusal is not None:
         return None
     return _maybe_hold(base, namespace, workload, policy, context)
@@ -306,6 +347,9 @@ def _while_held(base: dict[str, Any], namespace: NamespaceView, workload: Worklo
         decision = _restore(base, holder_kind, holder, state,
                             f"restored: held for max-delay ({hours:g} h){total}, whatever the intensity")
         return replace(decision, released=True)
+    forecast = _forecast(namespace, workload, policy, context)
+    if forecast is not None:
+        return _replan(base, namespace, workload, policy, state, holder_kind, holder, forecast, context)
     if _triggers(namespace, policy, state.action, context):
         if jobs.moved_and_suspended(holder_kind, state):
             # Moving a Job is two writes; the second (resume) failed last time: finish it.
@@ -337,6 +381,11 @@ def _restore(base: dict[str, Any], holder_kind: Kind, holder: Mapping[str, Any],
 
 def _maybe_hold(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy,
                 context: Context) -> Decision | None:
+    forecast = _forecast(namespace, workload, policy, context)
+    if forecast is not None:
+        planned = _plan_hold(base, namespace, workload, policy, forecast, context)
+        if planned is not _UNPLANNED:
+            return planned
     for action in ((policy.action,) if policy.action in HOLD_ACTIONS else ()) + (("scale-up",) if policy.on_green else ()):
         triggers = _triggers(namespace, policy, action, context)
         if not triggers:
@@ -351,20 +400,128 @@ def _maybe_hold(base: dict[str, Any], namespace: NamespaceView, workload: Worklo
         lead = context.hold_lead_seconds
         start = hold_from(workload, policy, context.now, lead) if action != "scale-up" else None
         if start is not None and context.now < start:
-            due = datetime.fromtimestamp(start + lead, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            due = _clock(start + lead)
             return Decision(Verb.SKIP, reason=f"its next run is at {due}: held from {lead / 60:g} min before it, so the "
                             "run waits up to max-delay", action=action, **base)
         return _hold(base, namespace, workload, policy, action, trigger, context)
     return None
 
 
+# --- plans (plans.py says how they combine with alerts) ------------------------------------------
+
+_UNPLANNED = Decision(Verb.SKIP, kinds.JOB, "", "", "not planned")  # a sentinel: decide as without a forecast
+
+
+def _forecast(namespace: NamespaceView, workload: Workload, policy: Policy, context: Context) -> planner.Forecast | None:
+    """The zone's forecast, when this workload is planned."""
+    if not plans.plannable(workload.kind, policy.action) or workload.scaled_object is not None:
+        return None
+    return context.forecasts.get(namespace.zone or "")
+
+
+def _run(namespace: NamespaceView, workload: Workload, policy: Policy, context: Context, *, budget_from: float,
+         running: bool, earliest: float | None = None) -> plans.Run:
+    return plans.job_run(workload.kind, workload.obj, duration=policy.duration_seconds, deadline=policy.deadline,
+                         max_delay=policy.max_delay_seconds, held_before=held_before(workload),
+                         learned=namespace.run_seconds, default_duration=context.default_duration_seconds,
+                         now=context.now, budget_from=budget_from, running=running, earliest=earliest,
+                         checkpoints=workload.kind is kinds.JOB and policy.interruptible)
+
+
+def _plan_hold(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy,
+               forecast: planner.Forecast, context: Context) -> Decision | None:
+    """Hold a Job or a CronJob's next run when its plan puts it later; only under an alert that
+    says waiting pays. _UNPLANNED: decide as without a forecast (a schedule gridshift cannot read)."""
+    trigger = plans.gate(namespace.zone, policy.level, context.alerts)
+    if trigger is None:
+        return None
+    action = policy.action
+    earliest: float | None = None
+    if workload.kind is kinds.CRONJOB:
+        due = plans.cronjob_due(workload.obj, after=context.now)
+        if due is None:
+            return _UNPLANNED
+        lead = context.hold_lead_seconds
+        if context.now < due - lead:
+            return Decision(Verb.SKIP, reason=f"its next run is at {_clock(due)}: planned from {lead / 60:g} min before it",
+                            action=action, **base)
+        earliest = due
+    else:
+        refusal = jobs.refusal(workload.kind, workload.obj, interruptible=policy.interruptible)
+        if refusal:
+            return Decision(Verb.SKIP, reason=refusal, action=action, alert=alert_id(trigger), **base)
+        if not jobs.runs_now(workload.kind, workload.obj) or held_before(workload) >= policy.max_delay_seconds:
+            return None  # suspended by someone else, or held for its whole max-delay already: runs to the end
+    run = _run(namespace, workload, policy, context, budget_from=context.now, running=earliest is None, earliest=earliest)
+    plan = plans.plan_run(forecast, run, context.now, context.planner)
+    text = plans.summary(plan, run)
+    if plan.run_now or plan.release_at <= run.work.earliest + planner.EPSILON:
+        return Decision(Verb.SKIP, reason=f"planned: {text}", action=action, alert=alert_id(trigger),
+                        zone=namespace.zone or "", plan=plan, **base)
+    return _hold(base, namespace, workload, policy, action, trigger, context, plan=(plan, text))
+
+
+def _replan(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy, state: HoldState,
+            holder_kind: Kind, holder: Mapping[str, Any], forecast: planner.Forecast, context: Context) -> Decision:
+    """A held Job or CronJob run: plan again from the newest forecast; restore at its window."""
+    earliest = None
+    if workload.kind is kinds.CRONJOB:
+        due = plans.cronjob_due(workload.obj, after=state.since)
+        earliest = max(context.now, due) if due is not None else context.now
+    run = _run(namespace, workload, policy, context, budget_from=state.since, running=False, earliest=earliest)
+    plan = plans.plan_run(forecast, run, context.now, context.planner)
+    text = plans.summary(plan, run)
+    if plan.run_now or plan.release_at <= run.work.earliest + planner.EPSILON:
+        return replace(_restore(base, holder_kind, holder, state, f"restored: its planned window: {text}"), plan=plan)
+    return Decision(Verb.KEEP, reason=f"planned: {text}", action=state.action, alert=state.alert, zone=state.zone,
+                    plan=plan, **base)
+
+
+def _arrival(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy, refusal: str | None,
+             context: Context) -> Decision:
+    """A Job created suspended for gridshift to start: at its planned window, else at once (never stranded)."""
+    if policy.excluded:
+        return Decision(Verb.SKIP, reason=f"left suspended: {refusal}", **base)
+    if refusal is not None:
+        return _start(base, workload, f"started at once: {refusal}")
+    forecast = context.forecasts.get(namespace.zone or "")
+    if forecast is None:
+        return _start(base, workload, f"started at once: no forecast for zone {namespace.zone or '(none)'}")
+    if policy.deadline is not None and policy.deadline <= context.now:
+        return _start(base, workload, f"started at once: its deadline {_clock(policy.deadline)} has passed")
+    trigger = plans.gate(namespace.zone, policy.level, context.alerts)
+    if trigger is None:
+        return _start(base, workload, f"started at once: no alert in zone {namespace.zone} says a greener window lies ahead")
+    created = jobs.moment(workload.obj.get("metadata", {}).get("creationTimestamp"))
+    run = _run(namespace, workload, policy, context, budget_from=min(created or context.now, context.now), running=False)
+    plan = plans.plan_run(forecast, run, context.now, context.planner)
+    text = plans.summary(plan, run)
+    if plan.run_now:
+        return replace(_start(base, workload, f"started at its planned window: {text}"), plan=plan, alert=alert_id(trigger))
+    return Decision(Verb.WAIT, reason=f"waits for its planned window: {text}", action="start", alert=alert_id(trigger),
+                    zone=namespace.zone or "", plan=plan, **base)
+
+
+def _start(base: dict[str, Any], workload: Workload, reason: str) -> Decision:
+    suspend = kinds.JOB.suspend
+    assert suspend is not None
+    return Decision(Verb.START, reason=reason, action="start", target=Target(kinds.JOB, workload.obj),
+                    changes={suspend: False}, **base)
+
+
+def _clock(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _hold(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy, action: str,
-          trigger: Alert, context: Context) -> Decision:
-    common = {"alert": alert_id(trigger), "zone": namespace.zone or "", **base}
+          trigger: Alert, context: Context, plan: tuple[Plan, str] | None = None) -> Decision:
+    common = {"alert": alert_id(trigger), "zone": namespace.zone or "", "plan": plan[0] if plan else None, **base}
     refusal = jobs.refusal(workload.kind, workload.obj, interruptible=policy.interruptible)
     if refusal:
         return Decision(Verb.SKIP, reason=refusal, action=action, **common)
     reason = f"{trigger.name or 'alert'} level={trigger.level} in zone {namespace.zone}"
+    if plan is not None:
+        reason = f"{reason}; planned: {plan[1]}"
     if action == "migrate":
         clusters = context.cluster_targets.get(namespace.zone or "")
         if workload.propagation is not None and clusters is not None:

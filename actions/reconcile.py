@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gridshift.actions import kinds
@@ -34,6 +34,7 @@ from gridshift.actions.cluster import ClusterRead, namespace_view, read_cluster
 from gridshift.actions.kube.api import KubeApi
 from gridshift.actions.kube.errors import Conflict, KubeError
 from gridshift.actions.jobs import CRONJOB_HOLD_LEAD_SECONDS
+from gridshift.actions.planner import Forecast, ForecastSource, Plan, PlannerSettings
 from gridshift.actions.policy import (ClusterTarget, Context, Decision, MigrationTarget, NamespaceView, Verb, Workload, decide,
                                       decide_untargeted)
 from gridshift.actions.targets import cluster_targets, migration_targets
@@ -53,12 +54,23 @@ class PassResult:
     error: str | None = None
 
 
+@dataclass
+class _NamespaceResult:
+    held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (namespace, action) -> workloads held
+    restored: bool = False  # something was restored: what replaces its hold need not wait
+    plans: dict[tuple[str, str, str], Plan] = field(default_factory=dict)  # (namespace, kind, name) -> its plan
+
+
 class Reconciler:
     def __init__(self, *, kube: KubeApi, book: AlertBook, settings: ActionsSettings, cluster: ClusterSettings,
                  executor: Executor, decisions: DecisionLog, instruments: ActionInstruments,
                  protected: frozenset[str], alertmanager: Alertmanager | None = None,
-                 intensities: Intensities | None = None, clock: Callable[[], float] = time.time) -> None:
+                 intensities: Intensities | None = None, forecasts: ForecastSource | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.kube, self.book, self.settings, self.cluster = kube, book, settings, cluster
+        self.forecasts = forecasts
+        self.planner = PlannerSettings(interruption_hours=settings.plan_interruption_hours,
+                                       min_gain=settings.plan_min_gain, risk=settings.plan_risk)
         self.executor, self.decisions, self.instruments = executor, decisions, instruments
         self.protected, self.alertmanager, self.intensities, self.clock = protected, alertmanager, intensities, clock
         self._wake = threading.Event()
@@ -120,22 +132,40 @@ class Reconciler:
             self.last_error = str(error)
             log.warning("reconcile: cannot read the cluster: %s", error)
             return PassResult(error=self.last_error)
-        context = Context(now=self.clock(), alerts=self.book.active(), protected=self.protected,
-                          migration_targets=self._migration_targets(cluster), cluster_targets=self._cluster_targets(),
-                          hold_lead_seconds=max(CRONJOB_HOLD_LEAD_SECONDS, 2 * self.settings.reconcile_seconds))
         views = [view for ns in cluster.namespaces if (view := self._view(ns, cluster)) is not None]
+        now = self.clock()
+        context = Context(now=now, alerts=self.book.active(), protected=self.protected,
+                          migration_targets=self._migration_targets(cluster), cluster_targets=self._cluster_targets(),
+                          hold_lead_seconds=max(CRONJOB_HOLD_LEAD_SECONDS, 2 * self.settings.reconcile_seconds),
+                          forecasts=self._forecasts(views, now), planner=self.planner,
+                          default_duration_seconds=self.settings.default_job_duration_seconds)
         held: Counter[tuple[str, str]] = Counter()
+        plans: dict[tuple[str, str, str], Plan] = {}
         restored = False
-        for counts, any_restored in self._pool.map(lambda view: self._namespace(view, context), views):
-            held.update(counts)
-            restored = restored or any_restored
+        for result in self._pool.map(lambda view: self._namespace(view, context), views):
+            held.update(result.held)
+            plans.update(result.plans)
+            restored = restored or result.restored
         self.instruments.set_held(dict(held))
+        self.instruments.set_plans(plans)
         self._export_alerts(context)
         self.passes += 1
         self.last_error = None
         self.instruments.reconcile_duration.observe(time.monotonic() - started)
         self.instruments.last_reconcile.set(self.clock())
         return PassResult(needs_another_pass=restored)
+
+    def _forecasts(self, views: list[NamespaceView], now: float) -> dict[str, Forecast]:
+        """The forecast of each zone with a Job or CronJob to plan: one request a zone a pass."""
+        if self.forecasts is None:
+            return {}
+        zones = {view.zone for view in views if view.zone and any(w.kind in (kinds.JOB, kinds.CRONJOB) for w in view.workloads)}
+        found = {}
+        for zone in sorted(zones):
+            forecast = self.forecasts.forecast(zone, now)
+            if forecast is not None:
+                found[zone] = forecast
+        return found
 
     def _sync_alertmanager(self) -> None:
         if self.alertmanager is None:
@@ -174,11 +204,10 @@ class Reconciler:
             return {}
         return cluster_targets(members, alerting, self.intensities.current(set(members.values()) | alerting))
 
-    def _namespace(self, view: NamespaceView, context: Context) -> tuple[Counter[tuple[str, str]], bool]:
-        """Decide and apply for one namespace; a conflict re-reads the object and decides again.
-        Returns the holds by (namespace, action), and whether anything was restored."""
-        held: Counter[tuple[str, str]] = Counter()
-        restored = False
+    def _namespace(self, view: NamespaceView, context: Context) -> _NamespaceResult:
+        """Decide and apply for one namespace; a conflict re-reads the object and decides again."""
+        result = _NamespaceResult()
+        held = result.held
         for scaled_object in view.untargeted:
             self._untargeted(scaled_object)
         for workload in view.workloads:
@@ -186,7 +215,9 @@ class Reconciler:
                 decision = decide(view, workload, context)
                 if decision is None:
                     break
-                if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME):
+                if decision.plan is not None:
+                    result.plans[(view.name, workload.kind.name, workload.name)] = decision.plan
+                if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START):
                     outcome = self.executor.apply(decision)
                     if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:
                         fresh = self._reread(workload)
@@ -199,16 +230,21 @@ class Reconciler:
                         workload = fresh
                         continue
                     self.decisions.record(decision, outcome)
-                    if outcome.result == Result.APPLIED or (decision.verb == Verb.RESTORE and outcome.result == Result.FAILED):
+                    if decision.verb == Verb.START:
+                        pass  # started: nothing held, nothing to restore
+                    elif outcome.result == Result.APPLIED or (decision.verb == Verb.RESTORE and outcome.result == Result.FAILED):
                         held[(view.name, decision.action)] += 1
                     if decision.verb == Verb.RESTORE and outcome.result == Result.RESTORED:
-                        restored = True  # what replaces a restored hold (on-green, another action) need not wait
-                elif decision.verb == Verb.KEEP:
-                    held[(view.name, decision.action)] += 1
+                        result.restored = True  # what replaces a restored hold (on-green, another action) need not wait
+                elif decision.verb in (Verb.KEEP, Verb.WAIT):
+                    if decision.verb == Verb.KEEP:
+                        held[(view.name, decision.action)] += 1
+                    if decision.plan is not None and self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason)):
+                        self.executor.announce(decision, workload.kind, workload.obj)  # a new or moved plan
                 else:
                     self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason))
                 break
-        return held, restored
+        return result
 
     def _untargeted(self, scaled_object: Mapping[str, Any]) -> None:
         """A ScaledObject that names no workload: say so, and undo a hold recorded on it (one try a pass)."""

@@ -1,14 +1,16 @@
 """What the action service asks besides Kubernetes: Alertmanager's active alerts (API v2) and the
-grid exporter's current intensities (its JSON API). Both over requests, both optional."""
+grid exporter's current intensities and forecasts (its JSON API). Both over requests, both optional."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 import requests
 
 from gridshift.actions.alerts import Alert, PayloadError, parse_alert
+from gridshift.actions.planner import Forecast, forecast_from_points
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +66,31 @@ class Intensities:
             if ranked and isinstance(ranked[0].get("grams_per_kwh"), (int, float)):
                 found[zone] = float(ranked[0]["grams_per_kwh"])
         return found
+
+    def forecast(self, zone: str, now: float) -> Forecast | None:
+        """The zone's forecast from `GET {exporter}/api/v1/forecast` (P50 `value`, and `p90` where
+        gridshift's own forecaster gives it), as far ahead as it reaches; None when there is none."""
+        deadline = datetime.fromtimestamp(now + FORECAST_AHEAD_SECONDS, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            response = self.session.get(f"{self.url}/api/v1/forecast", params={"zone": zone, "duration": "60",
+                                        "deadline": deadline}, timeout=self.timeout_seconds)
+            if response.status_code != 200:
+                return None  # unknown zone, no current forecast, or none long enough
+            document = response.json()
+            rows = document[0]["forecastData"]
+            source = str(document[0].get("source", ""))
+            points = [(_epoch(row["timestamp"]), float(row["duration"]) * 60, float(row["value"]),
+                       float(row["p90"]) if isinstance(row.get("p90"), int | float) else None) for row in rows]
+        except (requests.RequestException, ValueError, LookupError, TypeError, AttributeError) as error:
+            log.warning("no forecast for %s from %s: %s", zone, self.url, type(error).__name__)
+            return None
+        found = forecast_from_points(zone, source, points)
+        return found if found.slots else None
+
+
+FORECAST_AHEAD_SECONDS = 96 * 3600  # the longest window a plan looks at: 48 h of slack for a 48 h job
+
+
+def _epoch(text: str) -> float:
+    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()

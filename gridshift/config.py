@@ -300,11 +300,22 @@ class ActionsSettings:
     # Karmada member cluster -> its zone. Set, `migrate` retargets the PropagationPolicy that
     # places a workload to the greenest member cluster (Karmada moves it; gridshift decides).
     karmada_clusters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Plans (docs/actions.md "Plans"): a Job's or CronJob run's length when neither its
+    # `gridshift.io/duration`, its earlier runs nor its activeDeadlineSeconds tell it; the carbon
+    # cost of each pause of a checkpointing Job, in hours of its run; how much greener a window
+    # must be to wait for it (a fraction); and the weight of the forecast's P90 above its P50.
+    default_job_duration_seconds: float = 3600.0
+    plan_interruption_hours: float = 2.0
+    plan_min_gain: float = 0.0
+    plan_risk: float = 0.0
     webhook_token: Secret | None = field(default=None, metadata={"secret": secrets.WEBHOOK_TOKEN})
 
     def check(self, path: str) -> list[str]:
         problems = positive(self, path, "reconcile_seconds", "request_timeout_seconds", "max_body_bytes", "workers",
-                            "decisions_kept")
+                            "decisions_kept", "default_job_duration_seconds")
+        for name in ("plan_interruption_hours", "plan_min_gain", "plan_risk"):
+            if getattr(self, name) < 0:
+                problems.append(f"{path}.{name}: must be 0 or more")
         for name in ("alertmanager_url", "exporter_url"):
             if getattr(self, name):
                 problems += http_url(getattr(self, name), f"{path}.{name}")

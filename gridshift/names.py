@@ -66,6 +66,11 @@ ANNOTATION_EXCLUDE = "gridshift.io/exclude"
 ANNOTATION_INTERRUPTIBLE = "gridshift.io/interruptible"
 ANNOTATION_FALLBACK = "gridshift.io/fallback"  # gridshift addition: what `migrate` does with no greener zone
 ANNOTATION_STATE = "gridshift.io/state"
+# Plans (gridshift additions, docs/actions.md "Plans"): a Job's or CronJob run's expected length,
+# its absolute deadline, and a Job created suspended that gridshift starts at its planned window.
+ANNOTATION_DURATION = "gridshift.io/duration"
+ANNOTATION_DEADLINE = "gridshift.io/deadline"
+ANNOTATION_START = "gridshift.io/start"
 # Bookkeeping gridshift writes itself: the alert a max-delay restore was for (not held again for it),
 # and a Job's time held by its earlier holds (its max-delay is a budget over all of them).
 ANNOTATION_RELEASED = "gridshift.io/released"
@@ -79,6 +84,7 @@ ALERT_HIGH = "GridCarbonIntensityHigh"
 ALERT_CRITICAL = "GridCarbonIntensityCritical"
 ALERT_LOW = "GridCarbonIntensityLow"
 ALERT_STALE = "GridCarbonDataStale"
+ALERT_WINDOW = "GridCarbonGreenerWindowAhead"  # gridshift addition: level="window" (docs/actions.md "Plans")
 LEVEL = "level"
 
 # Action service metrics.
@@ -89,3 +95,6 @@ RECONCILE_DURATION = f"{PREFIX}_reconcile_duration_seconds"
 RECONCILE_ERRORS = f"{PREFIX}_reconcile_errors"
 LAST_RECONCILE = f"{PREFIX}_last_reconcile_timestamp_seconds"
 ACTIVE_ALERTS = f"{PREFIX}_active_alerts"
+# Plans (gridshift additions, docs/metrics.md).
+PLANNED_RELEASE = f"{PREFIX}_planned_release_timestamp_seconds"
+PLANNED_INTENSITY = f"{PREFIX}_planned_intensity_grams_per_kwh"
