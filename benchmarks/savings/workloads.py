@@ -26,7 +26,14 @@ from croniter import croniter
 
 from benchmarks.savings.grid import DAY, HOUR, Grid
 
-ARRIVAL_SPACING_HOURS = 73  # 73 = 3 x 24 + 1: successive arrivals walk through every hour of the day
+# 73 = 3 x 24 + 1 and is prime to the week's 168 hours: successive arrivals walk through every hour
+# of the day (one later each time) and every weekday (three days on each time), and through all 168
+# hours of the week in 168 arrivals (a year holds about 120).
+ARRIVAL_SPACING_HOURS = 73
+# Scheduled (batch) arrivals: SCHEDULE_CRONJOBS CronJobs per cell, SCHEDULE_STEP_HOURS apart (JobSpec.schedules).
+SCHEDULE_CRONJOBS = 6
+SCHEDULE_STEP_HOURS = 24 // SCHEDULE_CRONJOBS
+SCHEDULE_LAST_DAY = 26  # of the month: 26 runs a month, and every CronJob's runs 4 days apart or more
 
 
 @dataclass(frozen=True)
@@ -50,12 +57,22 @@ class JobSpec:
 
     @property
     def schedules(self) -> dict[str, str]:
-        """A scheduled job's CronJobs: three, 8 h apart, each on two days of the week 3 or 4 days
-        apart (more than the longest max-delay, so no run is missed twice), at hours that differ
-        between lengths and slacks, so together they start at every hour of every weekday."""
-        first = int(self.hours + self.slack_hours) % 8
-        return {f"batch-{hour:02d}": f"0 {hour} * * {days}"
-                for hour, days in zip((first, first + 8, first + 16), ("1,4", "2,5", "3,6"))}
+        """A scheduled job's CronJobs: six, at hours 4 h apart (`first`, `first` + 4, ... `first` + 20),
+        the k-th on days k + 1, k + 7, k + 13, ... of the month up to the 26th (the job starts once a
+        day, on 26 days a month: about 310 a year, six a week as before). Each CronJob starts on every
+        weekday in turn as the days of the month move through the week, so one cell starts at six
+        hours of every weekday; `first` (0-3) differs between lengths and slacks, so together the
+        cells start at every hour of every weekday. The runs of one CronJob are at least 4 days
+        apart (6 within a month, 4 across the end of February), more than the longest max-delay
+        (48 h) plus the longest job (48 h): a CronJob held for its max-delay never has a second run
+        fall due before it is restored (Kubernetes would start only the later one)."""
+        first = (int(self.hours) // 4 + int(self.slack_hours) // 6) % SCHEDULE_STEP_HOURS
+        cronjobs = {}
+        for k in range(SCHEDULE_CRONJOBS):
+            hour = first + SCHEDULE_STEP_HOURS * k
+            days = ",".join(str(day) for day in range(k + 1, SCHEDULE_LAST_DAY + 1, SCHEDULE_CRONJOBS))
+            cronjobs[f"batch-{hour:02d}"] = f"0 {hour} {days} * *"
+        return cronjobs
 
 
 @dataclass(frozen=True)
