@@ -63,7 +63,7 @@ class JobSpec:
         weekday in turn as the days of the month move through the week, so one cell starts at six
         hours of every weekday; `first` (0-3) differs between lengths and slacks, so together the
         cells start at every hour of every weekday. The runs of one CronJob are at least 4 days
-        apart (6 within a month, 4 across the end of February), more than the longest max-delay
+        apart (6 within a month, 4 across the end of February), as long as the longest max-delay
         (48 h) plus the longest job (48 h): a CronJob held for its max-delay never has a second run
         fall due before it is restored (Kubernetes would start only the later one)."""
         first = (int(self.hours) // 4 + int(self.slack_hours) // 6) % SCHEDULE_STEP_HOURS
