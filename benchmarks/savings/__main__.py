@@ -5,6 +5,11 @@ generated part of docs/benchmarks.md's "Savings" section.
 --before ROWS adds the before/after table: ROWS is this benchmark's JSON from the policy as it
 was before (benchmarks/results/savings-before-issue-10.json, measured at commit 7162294).
 --rows ROWS re-renders from saved rows instead of simulating (about 5 minutes on 2 cores).
+--trace FILE [--zone ZONE] [--json OUT] runs every policy over one trace file instead, in any
+format gridshift's traces read (exporters/grid/traces.py), wherever it is; prints the same summary,
+and with --json writes the rows (shaped like docs/savings/rows.json) to OUT. The zone is ZONE, else
+the one the file names, else run.TRACES', else the file's stem; the rows' trace is TRACES' label or
+the file's stem.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import RESULTS_DIR, ROOT
-from benchmarks.savings import alerting, report
+from gridshift.exporters.grid.traces import TraceError, load_trace
+
+from benchmarks.savings import alerting, report, run
 from benchmarks.savings.grid import DAY, Grid
-from benchmarks.savings.run import DATA, RELATIVE_QUANTILE, run_all, thresholds
+from benchmarks.savings.run import DATA, RELATIVE_QUANTILE, run_all, run_trace, thresholds, trace_label
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 PLOTS = ROOT / "docs" / "savings"
@@ -30,14 +37,27 @@ WEEK_TRACE, WEEK_START = "emaps_hourly_DE_2022.csv", "2022-10-17T00:00Z"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="the folder of recorded intensity traces")
+    parser.add_argument("--data", type=Path, help=f"the folder of recorded intensity traces (default {DATA})")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--days", type=float, help="simulate only the first DAYS of each trace (a quick check)")
+    parser.add_argument("--days", type=positive, help="simulate only the first DAYS of each trace (a quick check)")
     parser.add_argument("--out", type=Path, help="where to write the rows (default: benchmarks/results/savings-<time>.json)")
     parser.add_argument("--rows", type=Path, help="render these saved rows instead of simulating")
     parser.add_argument("--before", type=Path, help="rows measured with the policy before issue 10")
     parser.add_argument("--docs", action="store_true", help="write docs/savings/*.png and the docs/benchmarks.md section")
+    parser.add_argument("--trace", type=Path, metavar="FILE", help="run every policy over this one trace file instead")
+    parser.add_argument("--zone", help="with --trace: the trace's zone (default: the file's, else TRACES', else its stem)")
+    parser.add_argument("--json", type=Path, dest="json_out", metavar="OUT", help="with --trace: write the rows to OUT")
     args = parser.parse_args()
+    if args.trace is not None:
+        clashing = [f"--{name}" for name in ("data", "rows", "before", "out") if getattr(args, name) is not None]
+        if args.docs:
+            clashing.append("--docs")
+        if clashing:
+            parser.error(f"--trace runs one trace file: not with {', '.join(clashing)}")
+        return one_trace(args.trace, zone=args.zone, out=args.json_out, days=args.days)
+    if args.zone is not None or args.json_out is not None:
+        parser.error("--zone and --json go with --trace FILE")
+    args.data = args.data or DATA
     began = time.perf_counter()
     if args.rows:
         rows = json.loads(args.rows.read_text())
@@ -57,6 +77,46 @@ def main() -> int:
     if args.docs:
         write_docs(rows, before, args.data)
         print(f"wrote {DOCS} and {PLOTS}/")
+    print(f"took {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of days: {text!r}")
+    return value
+
+
+def one_trace(path: Path, *, zone: str | None = None, out: Path | None = None, days: float | None = None) -> int:
+    """Every policy over one trace file; 2 with one line on stderr when the file is missing or unreadable."""
+    began = time.perf_counter()
+    if not path.is_file():
+        print(f"benchmarks.savings: no trace file {path}", file=sys.stderr)
+        return 2
+    try:
+        trace = load_trace(path)
+    except TraceError as error:
+        print(f"benchmarks.savings: not a trace gridshift reads: {error}", file=sys.stderr)
+        return 2
+    label, known = trace_label(path)
+    zone = zone or trace.zone or known or path.stem
+    print(f"simulating every policy over {path} ({trace.source_format}, zone {zone}, trace {label!r}) ...", flush=True)
+    # run_trace takes a trace's label and zone from TRACES: the file is entered there for this run only
+    before = run.TRACES.get(path.name)
+    run.TRACES[path.name] = (label, zone)
+    try:
+        rows = [row.as_dict() for row in run_trace(path, days=days)]
+    finally:
+        if before is None:
+            del run.TRACES[path.name]
+        else:
+            run.TRACES[path.name] = before
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(rows_text(rows))
+        print(f"rows in {out}")
+    print(report.by_trace(rows, ["batch", "training"]))
     print(f"took {time.perf_counter() - began:.0f} s")
     return 0
 
