@@ -23,10 +23,10 @@ class ActionInstruments:
         self.active_alerts = Gauge(names.ACTIVE_ALERTS, "Actionable alerts the service holds as active.",
                                    (names.ZONE, names.LEVEL), registry=registry)
         self.planned_release = Gauge(names.PLANNED_RELEASE, "When a planned workload is to run (next), unix time.",
-                                     (names.NAMESPACE, "kind", "name"), registry=registry)
+                                     (names.NAMESPACE, "kind", "workload"), registry=registry)
         self.planned_intensity = Gauge(names.PLANNED_INTENSITY, "Forecast mean intensity of a planned workload's run: "
                                        "as planned (when=\"planned\") and had it run at once (when=\"now\").",
-                                       (names.NAMESPACE, "kind", "name", "when"), registry=registry)
+                                       (names.NAMESPACE, "kind", "workload", "when"), registry=registry)
         Info(names.BUILD_INFO, "gridshift build.", registry=registry).info({"version": __version__})
 
     def set_plans(self, plans: dict[tuple[str, str, str], Plan]) -> None:

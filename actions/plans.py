@@ -1,12 +1,18 @@
 """Plans for deferrable work (docs/actions.md "Plans"): which workloads are planned, what work a
 plan is made for, and which alert lets a plan hold work. policy.py turns them into decisions.
 
-How alerts and plans combine: a plan holds (or keeps waiting) new work only while an alert of
-the zone says waiting pays: the namespace's High or Critical alert, or GridCarbonGreenerWindowAhead
-(a clearly greener hour lies ahead in the exporter's forecast). Once work is held, its plan
-decides when it runs, re-planned at every pass, and at the latest at its deadline less its
-length; the alert resolving does not cut the plan short (the forecast still says when). Without
-a forecast for the zone, holds work as before: on the alert, until it resolves or max-delay.
+How alerts and plans combine (docs/actions.md "Plans"):
+- Work that has not started (a CronJob's next run, a Job created suspended with
+  `gridshift.io/start: planned`) is planned whenever the zone has a forecast: waiting for its
+  window interrupts nothing, and it opted in to wait (its slack).
+- Running work (a Job that checkpoints) is paused by a plan only while an alert of the zone says
+  waiting pays: the namespace's High or Critical, or GridCarbonGreenerWindowAhead (the exporter's
+  forecast shows an hour of the coming day clearly greener than now). Interruptions stay
+  alerting-driven, and Alertmanager shows why work waits.
+- Once work is held, its plan decides when it runs, re-planned at every pass, and at the latest
+  at its deadline less its length; an alert resolving does not cut a plan short.
+- Without a forecast for the zone, work is held as before: on the alert, until it resolves or
+  max-delay; a Job waiting to be started is started at once.
 """
 
 from __future__ import annotations
@@ -55,20 +61,29 @@ class Run:
         return f"{_hours(self.duration_seconds)} run ({self.duration_source})"
 
 
-def job_run(kind: Kind, obj: Mapping[str, Any], *, duration: float | None, deadline: float | None,
-            max_delay: float, held_before: float, learned: Mapping[str, float], default_duration: float,
-            now: float, budget_from: float, running: bool, checkpoints: bool, earliest: float | None = None) -> Run:
-    """The run of a Job or CronJob. `budget_from`: when its max-delay started counting (the hold's
-    start, or the Job's creation for one that waits to start); a Job that checkpoints has done
-    part of its work already. The latest start is the deadline less the work left, or max-delay
-    after `budget_from` less the earlier holds."""
+def job_run(kind: Kind, obj: Mapping[str, Any], *, duration: float | None, deadline: float | None, max_delay: float,
+            learned: Mapping[str, float], default_duration: float, now: float, origin: float, ran_until: float,
+            running: bool, checkpoints: bool, earliest: float | None = None) -> Run:
+    """The run of a Job or CronJob. `origin`: when its slack started counting (a Job's creation,
+    the hold of a CronJob's run), so the deadline is the `deadline` annotation, else origin +
+    length + max-delay; a Job that checkpoints has done what it ran by `ran_until`. It must start
+    (again) by the deadline less the work left."""
     length, source = jobs.expected_seconds(kind, obj, annotated=duration, learned=learned, default=default_duration)
-    done = jobs.run_so_far(obj, min(now, budget_from) if not running else now) if kind is kinds.JOB and checkpoints else 0.0
+    done = jobs.run_so_far(obj, ran_until) if kind is kinds.JOB and checkpoints else 0.0
     remaining = max(60.0, length - done)
-    latest = deadline - remaining if deadline is not None else budget_from + max_delay - held_before
+    due = deadline if deadline is not None else origin + length + max_delay
     work = planner.Work(remaining_seconds=remaining, earliest=earliest if earliest is not None else now,
-                        latest_start=latest, checkpoints=checkpoints, running=running)
+                        latest_start=due - remaining, checkpoints=checkpoints, running=running)
     return Run(length, source, work)
+
+
+def slack_origin(kind: Kind, obj: Mapping[str, Any], *, fallback: float) -> float:
+    """When a Job's slack started counting: its creation (else its start); `fallback` otherwise."""
+    if kind is not kinds.JOB:
+        return fallback
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    found = jobs.moment(meta.get("creationTimestamp")) or jobs.moment(status.get("startTime"))
+    return min(found, fallback) if found is not None else fallback
 
 
 def cronjob_due(obj: Mapping[str, Any], *, after: float) -> float | None:

@@ -419,22 +419,23 @@ def _forecast(namespace: NamespaceView, workload: Workload, policy: Policy, cont
     return context.forecasts.get(namespace.zone or "")
 
 
-def _run(namespace: NamespaceView, workload: Workload, policy: Policy, context: Context, *, budget_from: float,
+def _run(namespace: NamespaceView, workload: Workload, policy: Policy, context: Context, *, since: float,
          running: bool, earliest: float | None = None) -> plans.Run:
+    """The run to plan; `since`: when its hold began (now, when not held)."""
     return plans.job_run(workload.kind, workload.obj, duration=policy.duration_seconds, deadline=policy.deadline,
-                         max_delay=policy.max_delay_seconds, held_before=held_before(workload),
-                         learned=namespace.run_seconds, default_duration=context.default_duration_seconds,
-                         now=context.now, budget_from=budget_from, running=running, earliest=earliest,
+                         max_delay=policy.max_delay_seconds, learned=namespace.run_seconds,
+                         default_duration=context.default_duration_seconds, now=context.now,
+                         origin=plans.slack_origin(workload.kind, workload.obj, fallback=since),
+                         ran_until=context.now if running else since, running=running, earliest=earliest,
                          checkpoints=workload.kind is kinds.JOB and policy.interruptible)
 
 
 def _plan_hold(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy,
                forecast: planner.Forecast, context: Context) -> Decision | None:
-    """Hold a Job or a CronJob's next run when its plan puts it later; only under an alert that
-    says waiting pays. _UNPLANNED: decide as without a forecast (a schedule gridshift cannot read)."""
+    """Hold a CronJob's next run when its plan puts it later; pause a running Job that checkpoints
+    when its plan does, only under an alert that says waiting pays (plans.py). _UNPLANNED: decide
+    as without a forecast (a schedule gridshift cannot read)."""
     trigger = plans.gate(namespace.zone, policy.level, context.alerts)
-    if trigger is None:
-        return None
     action = policy.action
     earliest: float | None = None
     if workload.kind is kinds.CRONJOB:
@@ -447,17 +448,18 @@ def _plan_hold(base: dict[str, Any], namespace: NamespaceView, workload: Workloa
                             action=action, **base)
         earliest = due
     else:
+        if trigger is None:
+            return None  # running work is interrupted only under an alert
         refusal = jobs.refusal(workload.kind, workload.obj, interruptible=policy.interruptible)
         if refusal:
             return Decision(Verb.SKIP, reason=refusal, action=action, alert=alert_id(trigger), **base)
         if not jobs.runs_now(workload.kind, workload.obj) or held_before(workload) >= policy.max_delay_seconds:
             return None  # suspended by someone else, or held for its whole max-delay already: runs to the end
-    run = _run(namespace, workload, policy, context, budget_from=context.now, running=earliest is None, earliest=earliest)
+    run = _run(namespace, workload, policy, context, since=context.now, running=earliest is None, earliest=earliest)
     plan = plans.plan_run(forecast, run, context.now, context.planner)
     text = plans.summary(plan, run)
     if plan.run_now or plan.release_at <= run.work.earliest + planner.EPSILON:
-        return Decision(Verb.SKIP, reason=f"planned: {text}", action=action, alert=alert_id(trigger),
-                        zone=namespace.zone or "", plan=plan, **base)
+        return None  # it runs as it would have: nothing to say at every pass
     return _hold(base, namespace, workload, policy, action, trigger, context, plan=(plan, text))
 
 
@@ -468,7 +470,7 @@ def _replan(base: dict[str, Any], namespace: NamespaceView, workload: Workload, 
     if workload.kind is kinds.CRONJOB:
         due = plans.cronjob_due(workload.obj, after=state.since)
         earliest = max(context.now, due) if due is not None else context.now
-    run = _run(namespace, workload, policy, context, budget_from=state.since, running=False, earliest=earliest)
+    run = _run(namespace, workload, policy, context, since=state.since, running=False, earliest=earliest)
     plan = plans.plan_run(forecast, run, context.now, context.planner)
     text = plans.summary(plan, run)
     if plan.run_now or plan.release_at <= run.work.earliest + planner.EPSILON:
@@ -489,16 +491,16 @@ def _arrival(base: dict[str, Any], namespace: NamespaceView, workload: Workload,
         return _start(base, workload, f"started at once: no forecast for zone {namespace.zone or '(none)'}")
     if policy.deadline is not None and policy.deadline <= context.now:
         return _start(base, workload, f"started at once: its deadline {_clock(policy.deadline)} has passed")
+    if jobs.moment(workload.obj.get("metadata", {}).get("creationTimestamp")) is None:
+        return _start(base, workload, "started at once: it has no creationTimestamp to count its slack from")
     trigger = plans.gate(namespace.zone, policy.level, context.alerts)
-    if trigger is None:
-        return _start(base, workload, f"started at once: no alert in zone {namespace.zone} says a greener window lies ahead")
-    created = jobs.moment(workload.obj.get("metadata", {}).get("creationTimestamp"))
-    run = _run(namespace, workload, policy, context, budget_from=min(created or context.now, context.now), running=False)
+    run = _run(namespace, workload, policy, context, since=context.now, running=False)
     plan = plans.plan_run(forecast, run, context.now, context.planner)
     text = plans.summary(plan, run)
+    alert = alert_id(trigger) if trigger is not None else ""
     if plan.run_now:
-        return replace(_start(base, workload, f"started at its planned window: {text}"), plan=plan, alert=alert_id(trigger))
-    return Decision(Verb.WAIT, reason=f"waits for its planned window: {text}", action="start", alert=alert_id(trigger),
+        return replace(_start(base, workload, f"started at its planned window: {text}"), plan=plan, alert=alert)
+    return Decision(Verb.WAIT, reason=f"waits for its planned window: {text}", action="start", alert=alert,
                     zone=namespace.zone or "", plan=plan, **base)
 
 
@@ -514,14 +516,16 @@ def _clock(epoch: float) -> str:
 
 
 def _hold(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy, action: str,
-          trigger: Alert, context: Context, plan: tuple[Plan, str] | None = None) -> Decision:
-    common = {"alert": alert_id(trigger), "zone": namespace.zone or "", "plan": plan[0] if plan else None, **base}
+          trigger: Alert | None, context: Context, plan: tuple[Plan, str] | None = None) -> Decision:
+    """Hold for `trigger`, or for a plan (a CronJob run planned later may wait with no alert firing)."""
+    common = {"alert": alert_id(trigger) if trigger else "", "zone": namespace.zone or "",
+              "plan": plan[0] if plan else None, **base}
     refusal = jobs.refusal(workload.kind, workload.obj, interruptible=policy.interruptible)
     if refusal:
         return Decision(Verb.SKIP, reason=refusal, action=action, **common)
-    reason = f"{trigger.name or 'alert'} level={trigger.level} in zone {namespace.zone}"
+    reason = f"{trigger.name or 'alert'} level={trigger.level} in zone {namespace.zone}" if trigger else ""
     if plan is not None:
-        reason = f"{reason}; planned: {plan[1]}"
+        reason = f"{reason}; planned: {plan[1]}" if reason else f"planned: {plan[1]}"
     if action == "migrate":
         clusters = context.cluster_targets.get(namespace.zone or "")
         if workload.propagation is not None and clusters is not None:

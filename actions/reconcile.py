@@ -52,6 +52,7 @@ class PassResult:
 
     needs_another_pass: bool = False
     error: str | None = None
+    plans: Mapping[tuple[str, str, str], Plan] = field(default_factory=dict)  # (namespace, kind, name) -> this pass's plan
 
 
 @dataclass
@@ -142,7 +143,9 @@ class Reconciler:
         held: Counter[tuple[str, str]] = Counter()
         plans: dict[tuple[str, str, str], Plan] = {}
         restored = False
-        for result in self._pool.map(lambda view: self._namespace(view, context), views):
+        # One worker: no pool to hand work to (the savings simulator runs a year of passes so).
+        each = map if self.settings.workers == 1 else self._pool.map
+        for result in each(lambda view: self._namespace(view, context), views):
             held.update(result.held)
             plans.update(result.plans)
             restored = restored or result.restored
@@ -153,7 +156,7 @@ class Reconciler:
         self.last_error = None
         self.instruments.reconcile_duration.observe(time.monotonic() - started)
         self.instruments.last_reconcile.set(self.clock())
-        return PassResult(needs_another_pass=restored)
+        return PassResult(needs_another_pass=restored, plans=plans)
 
     def _forecasts(self, views: list[NamespaceView], now: float) -> dict[str, Forecast]:
         """The forecast of each zone with a Job or CronJob to plan: one request a zone a pass."""
@@ -215,8 +218,8 @@ class Reconciler:
                 decision = decide(view, workload, context)
                 if decision is None:
                     break
-                if decision.plan is not None:
-                    result.plans[(view.name, workload.kind.name, workload.name)] = decision.plan
+                if decision.plan is not None and decision.verb in (Verb.HOLD, Verb.KEEP, Verb.WAIT):
+                    result.plans[(view.name, workload.kind.name, workload.name)] = decision.plan  # it waits
                 if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START):
                     outcome = self.executor.apply(decision)
                     if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:

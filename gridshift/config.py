@@ -305,7 +305,7 @@ class ActionsSettings:
     # cost of each pause of a checkpointing Job, in hours of its run; how much greener a window
     # must be to wait for it (a fraction); and the weight of the forecast's P90 above its P50.
     default_job_duration_seconds: float = 3600.0
-    plan_interruption_hours: float = 2.0
+    plan_interruption_hours: float = 0.25
     plan_min_gain: float = 0.0
     plan_risk: float = 0.0
     webhook_token: Secret | None = field(default=None, metadata={"secret": secrets.WEBHOOK_TOKEN})

@@ -64,13 +64,14 @@ def test_alerts_carry_the_contract_names_and_labels():
         names.ALERT_CRITICAL: {"level": "critical", "severity": "critical"},
         names.ALERT_LOW: {"level": "low", "severity": "none"},  # not info: kps's InfoInhibitor
         names.ALERT_STALE: {"severity": "warning"},
+        names.ALERT_WINDOW: {"level": "window", "severity": "none"},  # a gridshift addition (docs/actions.md "Plans")
     }
     for alert, labels in expected.items():
         assert rules[alert]["labels"] == labels, alert
         assert "zone" in rules[alert]["expr"]
-    # Only the three intensity alerts carry `level`: the action service ignores everything else.
+    # Only the intensity alerts carry `level`: the action service ignores everything else.
     assert {a for a, r in rules.items() if a and "level" in r.get("labels", {})} == {
-        names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW}
+        names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW, names.ALERT_WINDOW}
 
 
 def test_alertmanager_example_is_valid_and_routes_the_grid_alerts_to_gridshift():
@@ -86,4 +87,4 @@ def test_alertmanager_example_is_valid_and_routes_the_grid_alerts_to_gridshift()
     (matcher,) = route["matchers"]
     name, alternatives = re.fullmatch(r'(\w+)=~"(.*)"', matcher).groups()
     assert name == "alertname"
-    assert set(alternatives.split("|")) == {names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW, names.ALERT_STALE}
+    assert set(alternatives.split("|")) == {names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW, names.ALERT_STALE, names.ALERT_WINDOW}

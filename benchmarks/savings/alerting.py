@@ -25,7 +25,10 @@ from gridshift.durations import parse_duration
 from gridshift.exporters.grid.forecast import quantile
 from gridshift.exporters.grid.records import IntensitySeries
 
-from benchmarks.savings.grid import DAY, Grid
+from gridshift.actions.planner import Slot
+
+from benchmarks.savings.forecasts import Source
+from benchmarks.savings.grid import DAY, HOUR, Grid
 
 RULES = Path(__file__).resolve().parents[2] / "alertmanager" / "rules.yaml"
 ALERT_NAME = "GridCarbonIntensityHigh"
@@ -48,14 +51,38 @@ class RuleParameters:
 
 
 @dataclass(frozen=True)
+class WindowRule:
+    """GridCarbonGreenerWindowAhead: now above `factor` x the greenest 1 h of the coming 24 h."""
+
+    for_seconds: float
+    factor: float
+
+    @classmethod
+    def from_rules(cls, path: Path = RULES) -> WindowRule:
+        groups = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]
+        rule = next(r for g in groups for r in g["rules"] if r.get("alert") == names.ALERT_WINDOW)
+        factor = re.search(r"\(\s*([0-9.]+)\s*\*\s*min by \(zone\) \(" + names.CARBON_INTENSITY_BEST_WINDOW_MEAN, rule["expr"])
+        if factor is None:
+            raise ValueError(f"{path}: {names.ALERT_WINDOW}'s expression has no `(factor * min by (zone) (best window))` term")
+        return cls(for_seconds=parse_duration(rule["for"]) if rule.get("for") else 0.0, factor=float(factor.group(1)))
+
+    @property
+    def parameters(self) -> RuleParameters:
+        return RuleParameters(for_seconds=self.for_seconds, hysteresis=1.0)
+
+
+@dataclass(frozen=True)
 class Episode:
     active_at: float  # pending from (Prometheus' activeAt, Alertmanager's startsAt)
     firing_at: float
     resolved_at: float
+    level: str = "high"
 
     def alert(self, zone: str) -> Alert:
-        labels = {"alertname": ALERT_NAME, "zone": zone, "level": "high", "severity": "warning"}
-        return Alert(fingerprint=f"{zone}-high", firing=True, name=ALERT_NAME, zone=zone, level="high",
+        name = names.ALERT_WINDOW if self.level == "window" else ALERT_NAME
+        severity = "none" if self.level == "window" else "warning"
+        labels = {"alertname": name, "zone": zone, "level": self.level, "severity": severity}
+        return Alert(fingerprint=f"{zone}-{self.level}", firing=True, name=name, zone=zone, level=self.level,
                      starts_at=self.active_at, ends_at=None, labels=labels)
 
 
@@ -88,8 +115,40 @@ class Relative:
         return sorted({*self._ends, *(start - self.window for start in self._starts)})
 
 
+class ForecastThreshold:
+    """A threshold read off the forecast in effect at each moment (what the exporter exports from
+    it): `factor` x the greenest 1 h window of the coming 24 h (the window rule), or the `q`
+    quantile of the coming 24 h (a relative High)."""
+
+    def __init__(self, source: Source, zone: str, *, factor: float = 1.0, q: float | None = None,
+                 window_seconds: float = DAY) -> None:
+        self.source, self.zone, self.factor, self.q, self.window = source, zone, factor, q, window_seconds
+
+    def __call__(self, moment: float) -> float | None:
+        forecast = self.source.forecast(self.zone, moment, self.window)
+        if forecast is None:
+            return None
+        ahead = [slot for slot in forecast.slots if slot.end > moment and slot.start < moment + self.window]
+        if len(ahead) < 2:
+            return None
+        if self.q is not None:
+            return quantile([slot.grams_per_kwh for slot in ahead], self.q)
+        return self.factor * min(_hour_mean(ahead, i) for i in range(len(ahead)))
+
+
+def _hour_mean(slots: Sequence[Slot], first: int) -> float:
+    """The mean of the hour from slot `first` on (what is left of it, at the window's end)."""
+    begin, total, covered = slots[first].start, 0.0, 0.0
+    for slot in slots[first:]:
+        length = min(slot.end, begin + HOUR) - slot.start
+        if length <= 0:
+            break
+        total, covered = total + slot.grams_per_kwh * length, covered + length
+    return total / covered if covered else slots[first].grams_per_kwh
+
+
 def episodes(grid: Grid, threshold: Threshold, rule: RuleParameters, *,
-             extra_moments: Sequence[float] = ()) -> list[Episode]:
+             extra_moments: Sequence[float] = (), level: str = "high") -> list[Episode]:
     """Every firing episode of the high alert over the trace."""
     moments = sorted({*grid.boundaries(), *(m for m in extra_moments if grid.start <= m <= grid.end)})
     found: list[Episode] = []
@@ -102,7 +161,7 @@ def episodes(grid: Grid, threshold: Threshold, rule: RuleParameters, *,
         if firing is not None:
             if held:
                 continue
-            found.append(Episode(firing[0], firing[1], begin))
+            found.append(Episode(firing[0], firing[1], begin, level))
             firing = None
         if not above:
             pending_since = None
@@ -111,5 +170,5 @@ def episodes(grid: Grid, threshold: Threshold, rule: RuleParameters, *,
         if pending_since + rule.for_seconds < end:
             firing, pending_since = (pending_since, max(begin, pending_since + rule.for_seconds)), None
     if firing is not None:
-        found.append(Episode(firing[0], firing[1], moments[-1]))
+        found.append(Episode(firing[0], firing[1], moments[-1], level))
     return found

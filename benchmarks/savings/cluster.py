@@ -12,6 +12,7 @@ deployed service's passes every `reconcile_seconds` would, without a year of the
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from gridshift.actions.alerts import AlertBook
 from gridshift.actions.decisions import DecisionLog
 from gridshift.actions.executor import Executor
 from gridshift.actions.instruments import ActionInstruments
+from gridshift.actions.jobs import START_PLANNED
 from gridshift.actions.policy import Workload, effective_policy
 
 try:
@@ -37,11 +39,13 @@ except ImportError:  # the policy before issue 10, measured for the before/after
     def hold_from(workload: Workload, policy: Any, now: float) -> float | None:  # type: ignore[misc]
         return None
 
+from gridshift.actions.planner import Plan
 from gridshift.actions.reconcile import Reconciler
 from gridshift.actions.state import decode
 from gridshift.config import ActionsSettings, ClusterSettings
 
 from benchmarks.savings.alerting import Episode
+from benchmarks.savings.forecasts import Source
 from benchmarks.savings.grid import HOUR, Grid
 from benchmarks.savings.memkube import MemoryKube
 from benchmarks.savings.workloads import JobRun, JobSpec, ServiceRun, ServiceSpec, arrivals, service_window
@@ -76,16 +80,24 @@ def namespace_annotations(zone: str, slack_hours: float | None, action: str, ext
 
 
 def job_namespace_annotations(zone: str, spec: JobSpec) -> dict[str, str]:
-    extra = {names.ANNOTATION_INTERRUPTIBLE: "false"} if spec.scheduled else {}
+    """The team says how long its jobs run (`duration`; only plans read it) and whether they checkpoint."""
+    extra = {names.ANNOTATION_DURATION: f"{spec.hours:g}h"}
+    if spec.scheduled:
+        extra[names.ANNOTATION_INTERRUPTIBLE] = "false"
     return namespace_annotations(zone, spec.slack_hours, "pause", extra)
 
 
 class ClusterSimulation:
-    def __init__(self, grid: Grid, episodes: Sequence[Episode], jobs: Sequence[JobSpec], service: ServiceSpec | None) -> None:
+    def __init__(self, grid: Grid, episodes: Sequence[Episode], jobs: Sequence[JobSpec], service: ServiceSpec | None,
+                 forecasts: Source | None = None) -> None:
         self.grid, self.episodes, self.specs, self.service_spec = grid, episodes, jobs, service
         self.now = float(grid.start)
         self.kube = MemoryKube()
-        self.reconciler = _reconciler(self.kube, clock=lambda: self.now)
+        self.forecasts = forecasts
+        self.reconciler = _reconciler(self.kube, clock=lambda: self.now, forecasts=forecasts)
+        self.plans: dict[tuple[str, str, str], Plan] = {}  # the last pass's
+        self._forecast_changes = sorted(forecasts.changes()) if forecasts is not None else []
+        self._policies: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self.running: dict[tuple[str, str], _Running] = {}
         self._expiry_cache: dict[tuple[str, str, str, str], float | None] = {}
         self.missed: dict[tuple[str, str], JobRun] = {}  # CronJob -> the run that fell due while it was suspended
@@ -126,7 +138,7 @@ class ClusterSimulation:
                 break  # every job done and the service's year over: later timers change nothing measured
             upcoming = [m for m in (changes[change_at][0] if change_at < len(changes) else None,
                                     pending[arrival_at][0] if arrival_at < len(pending) else None) if m is not None]
-            upcoming += self._completions() + self._expiries()
+            upcoming += self._completions() + self._expiries() + self._replans()
             if not upcoming:
                 if self.now >= end:
                     break
@@ -152,9 +164,21 @@ class ClusterSimulation:
         for _ in range(PASSES_AFTER_RESTORE):
             result = self.reconciler.run_pass(sync_alertmanager=False)
             self.outcome.passes += 1
+            self.plans = dict(result.plans)
             if not result.needs_another_pass:
                 break
         self._observe()
+
+    def _replans(self) -> list[float]:
+        """While anything is planned: the plans' own moments, and the next change of the forecast
+        (the deployed service plans again at every pass; between these moments nothing it reads changes)."""
+        if not self.plans:
+            return []
+        moments = [m for plan in self.plans.values() for m in (plan.release_at, plan.until) if m is not None and m > self.now]
+        following = bisect.bisect_right(self._forecast_changes, self.now)
+        if following < len(self._forecast_changes):
+            moments.append(self._forecast_changes[following])
+        return moments
 
     # --- the world around the service -------------------------------------------------------------
 
@@ -170,13 +194,19 @@ class ClusterSimulation:
             self._start(run, cronjob)
 
     def _start(self, run: JobRun, cronjob: str) -> None:
+        """A CronJob's run, or a Job created by the team. Under a planner a Job that checkpoints is
+        created suspended with `gridshift.io/start: planned` (docs/actions.md "Plans"), for the
+        service to start at its window; otherwise it runs at once."""
         name = f"job-{int(run.arrival)}-{cronjob}"
         owners = [{"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob}] if cronjob else []
+        planned = self.forecasts is not None and run.spec.checkpoints and not cronjob
+        annotations = {names.ANNOTATION_START: START_PLANNED} if planned else {}
         self.kube.add(kinds.JOB, {"apiVersion": "batch/v1", "kind": "Job",
-                                  "metadata": {"name": name, "namespace": run.spec.key, "ownerReferences": owners},
-                                  "spec": {"suspend": False, "parallelism": 1, "template": {"spec": {}}},
-                                  "status": {"active": 1, "startTime": self.now}})
-        self.running[(run.spec.key, name)] = _Running(run)
+                                  "metadata": {"name": name, "namespace": run.spec.key, "ownerReferences": owners,
+                                               "annotations": annotations, "creationTimestamp": self.now},
+                                  "spec": {"suspend": planned, "parallelism": 1, "template": {"spec": {}}},
+                                  "status": {} if planned else {"active": 1, "startTime": self.now}})
+        self.running[(run.spec.key, name)] = _Running(run, was_running=not planned)
 
     def _suspended(self, kind: kinds.Kind, namespace: str, name: str) -> bool:
         return self.kube.get(kind, namespace, name)["spec"].get("suspend") is True
@@ -231,7 +261,12 @@ class ClusterSimulation:
         return self._expiry_cache[key]
 
     def _policy(self, workload: Workload) -> Any:
-        return effective_policy(self.kube.namespaces[workload.namespace]["metadata"]["annotations"], workload.annotations)
+        own = tuple(sorted((k, v) for k, v in workload.annotations.items() if k not in _BOOKKEEPING))
+        key = (workload.namespace, own)
+        if key not in self._policies:  # the namespaces' annotations never change here
+            self._policies[key] = effective_policy(self.kube.namespaces[workload.namespace]["metadata"]["annotations"],
+                                                   workload.annotations)
+        return self._policies[key]
 
     def _finish_jobs(self) -> None:
         for key in [k for k, s in self.running.items()
@@ -241,6 +276,12 @@ class ClusterSimulation:
             state.run.actions = self.kube.patches[(kinds.JOB.name, *key)]
             self.kube.remove(kinds.JOB, *key)  # ttlSecondsAfterFinished
 
+    def _mark_started(self, key: tuple[str, str]) -> None:
+        """The Job controller's status of a Job that runs (the planner reads when it started)."""
+        job = self.kube.get(kinds.JOB, *key)
+        if not (job.get("status") or {}).get("startTime"):
+            self.kube.update(kinds.JOB, *key, {**job, "status": {"active": 1, "startTime": self.now}})
+
     def _observe(self) -> None:
         """The controllers' view after a pass: a suspended Job's pods are gone; a resumed CronJob
         starts the run it missed (startingDeadlineSeconds is set beyond the max-delay)."""
@@ -248,6 +289,8 @@ class ClusterSimulation:
             self._start(self.missed.pop(key), key[1])
         for key, state in self.running.items():
             running = self._is_running(key)
+            if running and not state.was_running:
+                self._mark_started(key)
             if state.was_running and not running and not state.run.spec.checkpoints:
                 state.done_seconds = 0.0
                 state.run.restarts += 1
@@ -256,15 +299,19 @@ class ClusterSimulation:
             self.outcome.service.actions = self.kube.patches[(kinds.DEPLOYMENT.name, self.outcome.service.spec.key, "web")]
 
 
-def _reconciler(kube: MemoryKube, *, clock: Any) -> Reconciler:
+_BOOKKEEPING = (names.ANNOTATION_STATE, names.ANNOTATION_RELEASED, names.ANNOTATION_HELD_SECONDS)
+
+
+def _reconciler(kube: MemoryKube, *, clock: Any, forecasts: Source | None = None) -> Reconciler:
     registry = CollectorRegistry()
     instruments = ActionInstruments(registry)
     settings = ActionsSettings(protected_namespaces=(), workers=1, decisions_kept=10)
     return Reconciler(kube=kube, book=AlertBook(), settings=settings, cluster=ClusterSettings(),
                       executor=Executor(kube, dry_run=False, clock=clock),
                       decisions=DecisionLog(keep=10, instruments=instruments, clock=clock),
-                      instruments=instruments, protected=frozenset(), clock=clock)
+                      instruments=instruments, protected=frozenset(), clock=clock, forecasts=forecasts)
 
 
-def simulate(grid: Grid, episodes: Iterable[Episode], jobs: Sequence[JobSpec], service: ServiceSpec | None) -> Outcome:
-    return ClusterSimulation(grid, list(episodes), jobs, service).run()
+def simulate(grid: Grid, episodes: Iterable[Episode], jobs: Sequence[JobSpec], service: ServiceSpec | None,
+             forecasts: Source | None = None) -> Outcome:
+    return ClusterSimulation(grid, list(episodes), jobs, service, forecasts).run()

@@ -20,8 +20,8 @@ from typing import Any
 
 from gridshift.recordings import shared_data_dir
 
-from benchmarks.savings import alerting, baselines
-from benchmarks.savings.cluster import simulate
+from benchmarks.savings import alerting, baselines, forecasts
+from benchmarks.savings.cluster import Outcome, simulate
 from benchmarks.savings.grid import DAY, Grid
 from benchmarks.savings.workloads import JobRun, JobSpec, ServiceSpec, arrivals
 
@@ -39,7 +39,9 @@ HOURS = (1.0, 4.0, 12.0, 24.0, 48.0)
 SLACKS = (0.0, 6.0, 12.0, 24.0, 48.0)
 RELATIVE_QUANTILE = 0.5  # docs/examples/gridshift.yaml: high: p50 (p75 saved less on every trace: docs/benchmarks.md)
 GRIDSHIFT_POLICIES = ("gridshift-absolute", "gridshift-relative", "gridshift-relative-perfect")
-POLICIES = ("carbon-agnostic", "static-threshold", *GRIDSHIFT_POLICIES, "oracle")
+# The planner (issue 17) on three forecasts: the trace itself, persistence, gridshift's forecaster walk-forward.
+PLAN_POLICIES = ("gridshift-plan-perfect", "gridshift-plan-persistence", "gridshift-plan-forecast")
+POLICIES = ("carbon-agnostic", "static-threshold", *GRIDSHIFT_POLICIES, *PLAN_POLICIES, "oracle")
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,28 @@ def thresholds(grid: Grid, quantile: float = RELATIVE_QUANTILE) -> dict[str, tup
     }
 
 
+def plan_source(policy: str, grid: Grid, path: Path) -> forecasts.Source:
+    if policy == "gridshift-plan-perfect":
+        return forecasts.PerfectForecast(grid)
+    if policy == "gridshift-plan-persistence":
+        return forecasts.PersistenceForecast(grid)
+    return forecasts.walk_forward(grid, path)
+
+
+def plan_episodes(grid: Grid, source: forecasts.Source, quantile: float = RELATIVE_QUANTILE) -> list[alerting.Episode]:
+    """The alerts a planner policy runs under, from its own forecast: the relative High (as
+    gridshift-relative) and GridCarbonGreenerWindowAhead, both by the shipped rules' parameters."""
+    window = alerting.WindowRule.from_rules()
+    moments = sorted({*source.changes(), *(start - DAY for start in grid.starts)})
+    high = alerting.ForecastThreshold(source, grid.zone, q=quantile)
+    ahead = alerting.ForecastThreshold(source, grid.zone, factor=window.factor)
+    return [*alerting.episodes(grid, high, alerting.RuleParameters.from_rules(), extra_moments=moments),
+            *alerting.episodes(grid, ahead, window.parameters, extra_moments=moments, level="window")]
+
+
 def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: ServiceSpec | None = ServiceSpec(),
-              days: float | None = None) -> list[Row]:
-    """Every policy over one trace (its first `days` only, if given)."""
+              days: float | None = None, policies: Sequence[str] = POLICIES) -> list[Row]:
+    """Every policy (of `policies`) over one trace (its first `days` only, if given)."""
     label, zone = trace_label(path)
     grid = Grid.load(path, zone)
     if days is not None:
@@ -95,16 +116,28 @@ def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: Servi
         static = [baselines.static_threshold(grid, spec, agnostic.arrival, median) for agnostic, _ in reference[spec.key]]
         for policy, runs in (("carbon-agnostic", [a for a, _ in reference[spec.key]]), ("static-threshold", static),
                              ("oracle", [o for _, o in reference[spec.key]])):
-            rows.append(_job_row(label, policy, spec, runs, reference[spec.key]))
+            if policy in policies:
+                rows.append(_job_row(label, policy, spec, runs, reference[spec.key]))
     for policy, (threshold, moments) in thresholds(grid).items():
-        outcome = simulate(grid, alerting.episodes(grid, threshold, rule, extra_moments=moments), specs, service)
-        rows += [_job_row(label, policy, spec, outcome.jobs[spec.key], reference[spec.key],
-                          outcome.cronjob_actions.get(spec.key, 0)) for spec in specs]
-        if outcome.service is not None:
-            run = outcome.service
-            agnostic = grid.grams(run.begin, run.end)
-            rows.append(Row(label, policy, "service", (run.end - run.begin) / 3600, 0.0, 1, run.grams, agnostic,
-                            baselines.service_oracle(grid, run), 0, run.actions, 0, run.replica_hours / run.spec.replicas))
+        if policy in policies:
+            outcome = simulate(grid, alerting.episodes(grid, threshold, rule, extra_moments=moments), specs, service)
+            rows += _simulated_rows(label, policy, grid, specs, outcome, reference)
+    for policy in (p for p in PLAN_POLICIES if p in policies):
+        source = plan_source(policy, grid, path)
+        outcome = simulate(grid, plan_episodes(grid, source), specs, service, forecasts=source)
+        rows += _simulated_rows(label, policy, grid, specs, outcome, reference)
+    return rows
+
+
+def _simulated_rows(label: str, policy: str, grid: Grid, specs: Sequence[JobSpec], outcome: Outcome,
+                    reference: dict[str, list[tuple[JobRun, JobRun]]]) -> list[Row]:
+    rows = [_job_row(label, policy, spec, outcome.jobs[spec.key], reference[spec.key],
+                     outcome.cronjob_actions.get(spec.key, 0)) for spec in specs]
+    if outcome.service is not None:
+        run = outcome.service
+        agnostic = grid.grams(run.begin, run.end)
+        rows.append(Row(label, policy, "service", (run.end - run.begin) / 3600, 0.0, 1, run.grams, agnostic,
+                        baselines.service_oracle(grid, run), 0, run.actions, 0, run.replica_hours / run.spec.replicas))
     return rows
 
 

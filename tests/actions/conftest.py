@@ -49,7 +49,7 @@ RESOURCES = {
 PLURALS = {resource.rsplit("/", 1)[1]: kind for kind, resource in RESOURCES.items()}
 
 ALERT_NAMES = {"high": ("GridCarbonIntensityHigh", "warning"), "critical": ("GridCarbonIntensityCritical", "critical"),
-               "low": ("GridCarbonIntensityLow", "none")}
+               "low": ("GridCarbonIntensityLow", "none"), "window": ("GridCarbonGreenerWindowAhead", "none")}
 
 
 def iso(epoch: float) -> str:
@@ -424,11 +424,33 @@ class FakeAlertmanager:
 
 
 class FakeExporter:
-    """GET /api/v1/intensity?zone=Z: the current intensity set in `intensity`, 404 for unknown zones."""
+    """GET /api/v1/intensity?zone=Z: the current intensity set in `intensity`, 404 for unknown zones.
+    GET /api/v1/forecast?zone=Z: the points set in `forecast` (start, P50) in the grid exporter's
+    shape (tests/grid/test_api.py checks the action service reads the real exporter's the same),
+    404 for a zone without; `forecast_status` makes it answer an error."""
 
     def __init__(self, server: HTTPServer) -> None:
         self.url = base_url(server)
         self.intensity: dict[str, float] = {}
+        self.forecast: dict[str, list[tuple[float, float]]] = {}
+        self.forecast_status = 200
+        self.forecast_calls = 0
+
+    def handle_forecast(self, request: Request) -> Response:
+        self.forecast_calls += 1
+        zone = request.args.get("zone", "")
+        if self.forecast_status != 200:
+            return Response(json.dumps({"error": "exporter failing"}), status=self.forecast_status,
+                            content_type="application/json")
+        if zone not in self.forecast:
+            return Response(json.dumps({"error": f"unknown zone {zone!r}"}), status=404, content_type="application/json")
+        points = self.forecast[zone]
+        body = [{"location": zone, "source": "forecaster", "generatedAt": iso(points[0][0]), "windowSize": 60,
+                 "optimalDataPoints": [{"location": zone, "timestamp": iso(min(points, key=lambda p: p[1])[0]),
+                                        "duration": 60, "value": min(v for _, v in points)}],
+                 "forecastData": [{"location": zone, "timestamp": iso(start), "duration": 60, "value": value,
+                                   "p10": value * 0.9, "p90": value * 1.1} for start, value in points]}]
+        return Response(json.dumps(body), status=200, content_type="application/json")
 
     def handle(self, request: Request) -> Response:
         zone = request.args.get("zone", "")
@@ -450,4 +472,5 @@ def alertmanager(httpserver: HTTPServer) -> FakeAlertmanager:
 def exporter(httpserver: HTTPServer) -> FakeExporter:
     fake = FakeExporter(httpserver)
     httpserver.expect_request("/api/v1/intensity", method="GET").respond_with_handler(fake.handle)
+    httpserver.expect_request("/api/v1/forecast", method="GET").respond_with_handler(fake.handle_forecast)
     return fake

@@ -65,7 +65,7 @@ def test_the_drift_check_catches_a_changed_a_missing_and_an_orphaned_copy(tmp_pa
     assert sync.drift() == [] and not list((tmp_path / "charts/gridshift/files/dashboards").glob("*.json"))
 
 
-GRID_ALERTS = {names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW, names.ALERT_STALE}
+GRID_ALERTS = {names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW, names.ALERT_STALE, names.ALERT_WINDOW}
 
 
 def test_the_prometheus_rule_is_alertmanager_rules_yaml_with_the_namespace_on_the_grid_alerts():

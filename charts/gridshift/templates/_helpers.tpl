@@ -314,5 +314,5 @@ annotations:
 {{/* The alerts the AlertmanagerConfig routes (CONTRACT.md). Their expressions aggregate `namespace`
 away, so the PrometheusRule gives them the release's: the operator's OnNamespace matcher wants it. */}}
 {{- define "gridshift.gridAlerts" -}}
-{{- toYaml (list "GridCarbonIntensityHigh" "GridCarbonIntensityCritical" "GridCarbonIntensityLow" "GridCarbonDataStale") }}
+{{- toYaml (list "GridCarbonIntensityHigh" "GridCarbonIntensityCritical" "GridCarbonIntensityLow" "GridCarbonDataStale" "GridCarbonGreenerWindowAhead") }}
 {{- end }}

@@ -1,0 +1,166 @@
+"""The forecasts the planner policies run on, each served to the action service's own Reconciler
+through the same ForecastSource interface the exporter's JSON API serves in production.
+
+- perfect: the trace itself (an upper bound on forecasting).
+- persistence: tomorrow looks like today (the value a day earlier), the forecast anyone has.
+- forecaster: gridshift's own day-ahead forecaster (exporters/grid/forecasting), trained
+  walk-forward: issued at 00:00 UTC of each day for 48 h, refitted every `REFIT_DAYS` on what
+  was known then (the forecast benchmark's protocol, benchmarks/forecast/protocol.py), with the
+  file's production mix and the TSO's day-ahead forecasts where the trace has them beside it.
+  Before its first issue (three weeks of history) it is persistence. The issues are cached in
+  benchmarks/results/, keyed by the trace's content, as fitting takes minutes a trace.
+
+The current interval is the forecast's too, never the measured value, as the exporter's
+`/api/v1/forecast` serves it: a plan compares like with like. (Measured now against forecast
+later makes a plan chase a forecast that runs low: each hour the next looks greener.)
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from gridshift.actions.planner import Forecast, Slot
+
+from benchmarks.common import RESULTS_DIR
+from benchmarks.savings.grid import DAY, HOUR, Grid
+
+AHEAD_SECONDS = 96 * HOUR  # what the exporter's API serves (actions/upstreams.py FORECAST_AHEAD_SECONDS)
+REFIT_DAYS = 7
+HISTORY_DAYS = 21
+
+
+class Source(Protocol):
+    """A planner's forecast (planner.ForecastSource), that can also say how far ahead to look and
+    when it changes (the simulator passes then, as the deployed service's timer would)."""
+
+    name: str
+
+    def forecast(self, zone: str, now: float, ahead: float = AHEAD_SECONDS) -> Forecast | None: ...
+
+    def changes(self) -> list[float]: ...
+
+
+class PerfectForecast:
+    name = "perfect"
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid = grid
+
+    def forecast(self, zone: str, now: float, ahead: float = AHEAD_SECONDS) -> Forecast | None:
+        return _slots(self.grid, zone, "perfect", now, now + ahead, lambda t: self.grid.value(t))
+
+    def changes(self) -> list[float]:
+        return []  # the plan made at one moment stays right
+
+
+class PersistenceForecast:
+    name = "persistence"
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid = grid
+
+    def forecast(self, zone: str, now: float, ahead: float = DAY) -> Forecast | None:
+        if now - DAY < self.grid.start:
+            return None
+        return _slots(self.grid, zone, "persistence", now, now + min(ahead, DAY), lambda t: self.grid.value(t - DAY))
+
+    def changes(self) -> list[float]:
+        return [float(s) for s in self.grid.starts]  # every new measurement moves it
+
+
+class IssuedForecast:
+    """Forecasts issued at known moments: at `now`, the newest issue at or before it (its hours
+    from now on), the current interval measured; persistence before the first issue."""
+
+    name = "forecaster"
+
+    def __init__(self, grid: Grid, issues: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> None:
+        self.grid, self.issues, self.p50, self.p90 = grid, [float(i) for i in issues], p50, p90
+        self._persistence = PersistenceForecast(grid)
+
+    def forecast(self, zone: str, now: float, ahead: float = AHEAD_SECONDS) -> Forecast | None:
+        row = bisect.bisect_right(self.issues, now) - 1
+        if row < 0:
+            return self._persistence.forecast(zone, now, ahead)
+        issue = self.issues[row]
+        slots = []
+        for h in range(self.p50.shape[1]):
+            start, end = issue + h * HOUR, issue + (h + 1) * HOUR
+            if end <= now or not np.isfinite(self.p50[row, h]):
+                continue
+            if start >= now + ahead:
+                break
+            p90 = float(self.p90[row, h]) if np.isfinite(self.p90[row, h]) else None
+            slots.append(Slot(max(start, now), end, float(self.p50[row, h]), p90))
+        if not slots:
+            return None
+        return Forecast(zone, "forecaster", tuple(slots))
+
+    def changes(self) -> list[float]:
+        return self.issues
+
+
+def _slots(grid: Grid, zone: str, source: str, begin: float, end: float,
+           value: Callable[[float], float]) -> Forecast | None:
+    end = min(end, grid.end)
+    if end <= begin:
+        return None
+    first = grid.index(begin)
+    starts = grid.starts
+    slots = []
+    for i in range(first, len(starts)):
+        start = float(starts[i])
+        if start >= end:
+            break
+        stop = float(starts[i + 1]) if i + 1 < len(starts) else float(grid.end)
+        slots.append(Slot(max(start, begin), min(stop, end), value(max(start, begin))))
+    return Forecast(zone, source, tuple(slots)) if slots else None
+
+
+# --- gridshift's forecaster, walk-forward ---------------------------------------------------------
+
+def walk_forward(grid: Grid, path: Path, *, progress: Callable[[str], None] = print) -> IssuedForecast:
+    """Issue the forecaster over the whole trace (cached by the file's content)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cache = RESULTS_DIR / "forecasts" / f"{path.stem}-{digest}-refit{REFIT_DAYS}.npz"
+    if cache.is_file():
+        saved = np.load(cache)
+        return IssuedForecast(grid, saved["issues"], saved["p50"], saved["p90"])
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from benchmarks.forecast import protocol
+    from benchmarks.forecast.candidates import SETTINGS
+
+    emissions, fuel = _inputs(grid, path)
+    hours = emissions.intensity.hours
+    first_day, last_day = -(-int(hours[0]) // 24) + HISTORY_DAYS, int(hours[-1]) // 24
+    issues = np.arange(first_day, last_day + 1) * 24
+    progress(f"  {path.name}: fitting the forecaster walk-forward over {len(issues)} days "
+             f"(refit every {REFIT_DAYS}; cached in {cache.parent})")
+    _, result = protocol.run(emissions=emissions, fuel=fuel, issues=issues, baselines=[], refit_days=REFIT_DAYS,
+                             settings=SETTINGS)
+    p50, p90 = result.forecasts["forecaster"], result.p90
+    assert p90 is not None
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cache, issues=issues * 3600, p50=p50, p90=p90)
+    return IssuedForecast(grid, issues * 3600, p50, p90)
+
+
+def _inputs(grid: Grid, path: Path):  # -> (data.Emissions, fuel forecasts)
+    """The trace as the forecast benchmark reads it: a CarbonCast emissions file with its mix and
+    the TSO forecasts of the `fuel_forecast` folder beside it; any other trace hourly, history only."""
+    from benchmarks.forecast import data
+
+    if grid.trace.source_format == "carboncast":
+        emissions = data.read_emissions(path, target="lifecycle")
+        folder = path.parent / "fuel_forecast"
+        return emissions, data.read_fuel_forecasts(folder) if folder.is_dir() else {}
+    hours = np.array([start for start, _ in grid.trace.points], dtype=np.int64) // 3600
+    values = np.array([value for _, value in grid.trace.points], dtype=float)
+    return data.Emissions(path, data._hourly(hours, values), None), {}
