@@ -32,8 +32,11 @@ LEVEL_RANK = {"high": 1, "critical": 2}
 
 
 def plannable(kind: Kind, action: str) -> bool:
-    """Jobs and CronJob runs under `pause` or `scale-down` (which suspends them) are planned."""
-    return kind in (kinds.JOB, kinds.CRONJOB) and action in PLANNED_ACTIONS
+    """A CronJob's runs under `pause` or `scale-down` (both suspend it), a Job under `pause`
+    (`scale-down` narrows a Job's parallelism instead: it is not planned)."""
+    if kind is kinds.CRONJOB:
+        return action in PLANNED_ACTIONS
+    return kind is kinds.JOB and action == "pause"
 
 
 def gate(zone: str | None, level: str, alerts: Sequence[Alert]) -> Alert | None:

@@ -99,3 +99,20 @@ def test_stale_zone_is_503(fi_with_forecast):
 def test_static_zone_forecast(fi_with_forecast):
     [body] = get(fi_with_forecast, "/api/v1/forecast", zone="ONPREM", duration="2h").json()
     assert body["source"] == "static" and body["optimalDataPoints"][0]["value"] == 250
+
+
+def test_the_action_service_reads_the_exporters_forecast_as_served(fi_with_forecast):
+    """The planner's forecast client (actions/upstreams.py) against the real exporter's answer."""
+    from datetime import datetime, timezone
+
+    from gridshift.actions.upstreams import Intensities
+
+    now = FI_NEWEST + 1200
+    client = Intensities(fi_with_forecast.url, timeout_seconds=5)
+    forecast = client.forecast("FI", now)
+    deadline = datetime.fromtimestamp(now + 96 * 3600, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    [body] = get(fi_with_forecast, "/api/v1/forecast", zone="FI", duration="60", deadline=deadline).json()
+    assert forecast is not None and forecast.zone == "FI" and forecast.source == body["source"]
+    assert [slot.grams_per_kwh for slot in forecast.slots] == [point["value"] for point in body["forecastData"]]
+    assert [slot.end - slot.start for slot in forecast.slots] == [point["duration"] * 60 for point in body["forecastData"]]
+    assert client.forecast("ATLANTIS", now) is None  # 404: no plan, the Job runs at once
