@@ -25,9 +25,10 @@ from typing import Any
 from benchmarks.common import RESULTS_DIR, ROOT
 from gridshift.exporters.grid.traces import TraceError, load_trace
 
-from benchmarks.savings import alerting, report, run
+from benchmarks.savings import alerting, report
 from benchmarks.savings.grid import DAY, Grid
-from benchmarks.savings.run import DATA, RELATIVE_QUANTILE, run_all, run_trace, thresholds, trace_label
+from benchmarks.savings.run import (CARBONCAST, DATA, POLICIES, RELATIVE_QUANTILE, default_traces, run_all, run_trace,
+                                    thresholds, trace_files, trace_label)
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 PLOTS = ROOT / "docs" / "savings"
@@ -37,7 +38,9 @@ WEEK_TRACE, WEEK_START = "emaps_hourly_DE_2022.csv", "2022-10-17T00:00Z"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help=f"the folder of recorded intensity traces (default {DATA})")
+    parser.add_argument("--data", type=Path, help=f"a folder of trace CSVs (default: {DATA} and {CARBONCAST}'s regions)")
+    parser.add_argument("--policies", type=policy_list, default=POLICIES,
+                        help=f"a comma-separated subset of {','.join(POLICIES)} (default: all)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--days", type=positive, help="simulate only the first DAYS of each trace (a quick check)")
     parser.add_argument("--out", type=Path, help="where to write the rows (default: benchmarks/results/savings-<time>.json)")
@@ -54,20 +57,20 @@ def main() -> int:
             clashing.append("--docs")
         if clashing:
             parser.error(f"--trace runs one trace file: not with {', '.join(clashing)}")
-        return one_trace(args.trace, zone=args.zone, out=args.json_out, days=args.days)
+        return one_trace(args.trace, zone=args.zone, out=args.json_out, days=args.days, policies=args.policies)
     if args.zone is not None or args.json_out is not None:
         parser.error("--zone and --json go with --trace FILE")
-    args.data = args.data or DATA
     began = time.perf_counter()
     if args.rows:
         rows = json.loads(args.rows.read_text())
     else:
-        print(f"simulating every policy over the traces in {args.data} ...", flush=True)
         try:
-            rows = [row.as_dict() for row in run_all(args.data, workers=args.workers, days=args.days)]
+            paths = trace_files(args.data) if args.data else default_traces()
         except FileNotFoundError as error:
             print(f"benchmarks.savings: {error}", file=sys.stderr)
             return 2
+        print(f"simulating {len(args.policies)} policies over {len(paths)} traces ...", flush=True)
+        rows = [row.as_dict() for row in run_all(paths, workers=args.workers, days=args.days, policies=args.policies)]
         out = args.out or RESULTS_DIR / f"savings-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(rows_text(rows))
@@ -75,10 +78,19 @@ def main() -> int:
     print(report.by_trace(rows, ["batch", "training"]))
     before = json.loads(args.before.read_text()) if args.before else None
     if args.docs:
-        write_docs(rows, before, args.data)
+        write_docs(rows, before, args.data or DATA)
         print(f"wrote {DOCS} and {PLOTS}/")
     print(f"took {time.perf_counter() - began:.0f} s")
     return 0
+
+
+def policy_list(text: str) -> tuple[str, ...]:
+    chosen = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in POLICIES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown policies {', '.join(unknown) or '(none given)'}: "
+                                         f"expected some of {', '.join(POLICIES)}")
+    return chosen
 
 
 def positive(text: str) -> float:
@@ -88,7 +100,8 @@ def positive(text: str) -> float:
     return value
 
 
-def one_trace(path: Path, *, zone: str | None = None, out: Path | None = None, days: float | None = None) -> int:
+def one_trace(path: Path, *, zone: str | None = None, out: Path | None = None, days: float | None = None,
+              policies: tuple[str, ...] = POLICIES) -> int:
     """Every policy over one trace file; 2 with one line on stderr when the file is missing or unreadable."""
     began = time.perf_counter()
     if not path.is_file():
@@ -102,16 +115,7 @@ def one_trace(path: Path, *, zone: str | None = None, out: Path | None = None, d
     label, known = trace_label(path)
     zone = zone or trace.zone or known or path.stem
     print(f"simulating every policy over {path} ({trace.source_format}, zone {zone}, trace {label!r}) ...", flush=True)
-    # run_trace takes a trace's label and zone from TRACES: the file is entered there for this run only
-    before = run.TRACES.get(path.name)
-    run.TRACES[path.name] = (label, zone)
-    try:
-        rows = [row.as_dict() for row in run_trace(path, days=days)]
-    finally:
-        if before is None:
-            del run.TRACES[path.name]
-        else:
-            run.TRACES[path.name] = before
+    rows = [row.as_dict() for row in run_trace(path, days=days, policies=policies, label=label, zone=zone)]
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(rows_text(rows))

@@ -131,7 +131,10 @@ class ClusterSimulation:
         pending = sorted(((moment, n, cronjob or "") for n, spec in enumerate(self.specs)
                           for moment, cronjob in arrivals(self.grid, spec)))
         end = self.outcome.service.end if self.outcome.service else max((p[0] for p in pending), default=self.now)
-        self.now = min([p[0] for p in pending] + ([self.outcome.service.begin] if self.outcome.service else []))
+        starts = [p[0] for p in pending] + ([self.outcome.service.begin] if self.outcome.service else [])
+        if not starts:
+            return self.outcome  # a trace too short for this job: no run
+        self.now = min(starts)
         change_at, arrival_at = 0, 0
         while True:
             if arrival_at == len(pending) and not self.running and not self.missed and self.now >= end:
@@ -314,4 +317,18 @@ def _reconciler(kube: MemoryKube, *, clock: Any, forecasts: Source | None = None
 
 def simulate(grid: Grid, episodes: Iterable[Episode], jobs: Sequence[JobSpec], service: ServiceSpec | None,
              forecasts: Source | None = None) -> Outcome:
-    return ClusterSimulation(grid, list(episodes), jobs, service, forecasts).run()
+    """Each workload's namespace in a cluster of its own. The policy decides each namespace from
+    its own objects, the alerts and the time alone, so this decides what one cluster of them all
+    would; a pass then reads one namespace, not all of them at every other one's moments (a year
+    of 76 namespaces is some 50 times faster)."""
+    episodes = list(episodes)
+    outcome = Outcome()
+    for spec in jobs:
+        part = ClusterSimulation(grid, episodes, [spec], None, forecasts).run()
+        outcome.jobs.update(part.jobs)
+        outcome.cronjob_actions.update(part.cronjob_actions)
+        outcome.passes += part.passes
+    if service is not None:
+        part = ClusterSimulation(grid, episodes, [], service, forecasts).run()
+        outcome.service, outcome.passes = part.service, outcome.passes + part.passes
+    return outcome

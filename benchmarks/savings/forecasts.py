@@ -141,6 +141,8 @@ def walk_forward(grid: Grid, path: Path, *, progress: Callable[[str], None] = pr
     hours = emissions.intensity.hours
     first_day, last_day = -(-int(hours[0]) // 24) + HISTORY_DAYS, int(hours[-1]) // 24
     issues = np.arange(first_day, last_day + 1) * 24
+    if len(issues) == 0:  # under three weeks: no forecaster yet, persistence throughout (as in the exporter)
+        return IssuedForecast(grid, np.zeros(0), np.zeros((0, 48)), np.zeros((0, 48)))
     progress(f"  {path.name}: fitting the forecaster walk-forward over {len(issues)} days "
              f"(refit every {REFIT_DAYS}; cached in {cache.parent})")
     _, result = protocol.run(emissions=emissions, fuel=fuel, issues=issues, baselines=[], refit_days=REFIT_DAYS,

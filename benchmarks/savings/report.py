@@ -19,9 +19,13 @@ LABELS = {
     "gridshift-absolute": "gridshift absolute",
     "gridshift-relative": "gridshift relative (persistence forecast)",
     "gridshift-relative-perfect": "gridshift relative (perfect forecast)",
+    "gridshift-plan-perfect": "gridshift plan (perfect forecast)",
+    "gridshift-plan-persistence": "gridshift plan (persistence forecast)",
+    "gridshift-plan-forecast": "gridshift plan (gridshift's forecaster)",
     "oracle": "oracle",
 }
-SHIFTING = ("static-threshold", "gridshift-absolute", "gridshift-relative", "gridshift-relative-perfect")
+SHIFTING = ("static-threshold", "gridshift-absolute", "gridshift-relative", "gridshift-relative-perfect",
+            "gridshift-plan-perfect", "gridshift-plan-persistence", "gridshift-plan-forecast")
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,19 @@ def traces(rows: Sequence[Row]) -> list[str]:
     return list(dict.fromkeys(r["trace"] for r in rows))
 
 
+def present(found: Mapping[Any, Totals], policies: Sequence[str]) -> list[str]:
+    """The policies the rows have (a run may simulate only some)."""
+    have = {key[1] for key in found}
+    return [p for p in policies if p in have]
+
+
 # --- the tables ------------------------------------------------------------------------------
 
 def by_trace(rows: Sequence[Row], kinds: Sequence[str], policies: Sequence[str] = SHIFTING) -> str:
     found = totals(rows, lambda r: (r["trace"], r["policy"]), shiftable(kinds))
     lines = []
     for trace in traces(rows):
-        oracle = found[(trace, "gridshift-absolute")].oracle_saving
+        oracle = next((t.oracle_saving for (name, _), t in found.items() if name == trace), 0.0)
         for policy in policies:
             t = found.get((trace, policy))
             if t is None:
@@ -105,16 +115,17 @@ def by_trace(rows: Sequence[Row], kinds: Sequence[str], policies: Sequence[str] 
 def by_slack(rows: Sequence[Row], kind: str) -> str:
     found = totals(rows, lambda r: (r["slack_hours"], r["policy"]), shiftable([kind]))
     slacks = sorted({s for s, _ in found})
-    policies = [*SHIFTING, "oracle"]
+    policies = present(found, [*SHIFTING, "oracle"])
     lines = [[f"{slack:g} h", *(percent(found[(slack, p)].saving) for p in policies),
-              percent(found[(slack, "gridshift-absolute")].missed_share)] for slack in slacks]
-    return table(["slack", *(LABELS[p] for p in policies), "gridshift absolute: missed"], lines)
+              percent(sum(found[(slack, p)].missed for p in policies) / max(1, sum(found[(slack, p)].jobs for p in policies)))]
+             for slack in slacks]
+    return table(["slack", *(LABELS[p] for p in policies), "deadlines missed (all policies)"], lines)
 
 
 def by_length(rows: Sequence[Row], kind: str) -> str:
     found = totals(rows, lambda r: (r["hours"], r["policy"]), shiftable([kind]))
     lengths = sorted({h for h, _ in found})
-    policies = [*SHIFTING, "oracle"]
+    policies = present(found, [*SHIFTING, "oracle"])
     return table(["length", *(LABELS[p] for p in policies)],
                  [[f"{h:g} h", *(percent(found[(h, p)].saving) for p in policies)] for h in lengths])
 
@@ -149,7 +160,8 @@ def before_after(before: Sequence[Row], after: Sequence[Row]) -> str:
 # --- the plots -------------------------------------------------------------------------------
 
 COLOURS = {"static-threshold": "#888888", "gridshift-absolute": "#1f77b4", "gridshift-relative": "#2ca02c",
-           "gridshift-relative-perfect": "#98df8a", "oracle": "#d62728"}
+           "gridshift-relative-perfect": "#98df8a", "gridshift-plan-perfect": "#c5b0d5",
+           "gridshift-plan-persistence": "#ff7f0e", "gridshift-plan-forecast": "#9467bd", "oracle": "#d62728"}
 
 
 def plot_by_slack(rows: Sequence[Row], path: Path) -> None:
@@ -158,7 +170,7 @@ def plot_by_slack(rows: Sequence[Row], path: Path) -> None:
     for axis, kind in zip(axes, ("batch", "training")):
         found = totals(rows, lambda r: (r["slack_hours"], r["policy"]), shiftable([kind]))
         slacks = sorted({s for s, _ in found})
-        for policy in (*SHIFTING, "oracle"):
+        for policy in present(found, (*SHIFTING, "oracle")):
             axis.plot(slacks, [100 * found[(s, policy)].saving for s in slacks], marker="o", color=COLOURS[policy],
                       label=LABELS[policy], linestyle="--" if policy == "oracle" else "-")
         axis.set_title({"batch": "batch (CronJob start deferred, no checkpoint)",
@@ -176,7 +188,7 @@ def plot_by_trace(rows: Sequence[Row], path: Path) -> None:
     plt = _pyplot()
     found = totals(rows, lambda r: (r["trace"], r["policy"]), shiftable(["batch", "training"]))
     names = traces(rows)
-    policies = (*SHIFTING, "oracle")
+    policies = present(found, (*SHIFTING, "oracle"))
     width = 0.8 / len(policies)
     figure, axis = plt.subplots(figsize=(11, 4.8))
     for i, policy in enumerate(policies):

@@ -1,7 +1,9 @@
 """Run every policy over every recorded trace: one row per (trace, policy, workload).
 
-Traces: every CSV in the folder given (default ../shared/data/intensity, the five year-long
-traces; any trace file gridshift's replay reads will do, named by TRACES or by its file name). Thresholds: the absolute ones are the trace's
+Traces: by default the five year-long traces of ../shared/data/intensity and the nine regions of
+the CarbonCast benchmark (../shared/data/forecast/carboncast, lifecycle, two years each); else
+every CSV in the folder given, or one file (any trace file gridshift's replay reads will do,
+named by TRACES, by its CarbonCast region or by its file name). Thresholds: the absolute ones are the trace's
 median (what an operator would read off last year's data; the same value for the static
 baseline, so the two differ only in mechanism); the relative one is the exporter's `pNN` of
 the coming 24 h, forecast by persistence (tomorrow = today, the forecast anyone has) and, as an
@@ -26,6 +28,8 @@ from benchmarks.savings.grid import DAY, Grid
 from benchmarks.savings.workloads import JobRun, JobSpec, ServiceSpec, arrivals
 
 DATA = shared_data_dir() / "intensity"
+CARBONCAST = shared_data_dir() / "forecast" / "carboncast"
+CARBONCAST_FILE = "_lifecycle_emissions.csv"  # <REGION>_lifecycle_emissions.csv, 2020-2021 hourly
 # file -> (label, zone): the zone each shared trace is of, as ../shared/data/README.md describes it.
 TRACES: dict[str, tuple[str, str]] = {
     "emaps_hourly_DE_2022.csv": ("DE 2022", "DE"),
@@ -99,10 +103,13 @@ def plan_episodes(grid: Grid, source: forecasts.Source, quantile: float = RELATI
 
 
 def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: ServiceSpec | None = ServiceSpec(),
-              days: float | None = None, policies: Sequence[str] = POLICIES) -> list[Row]:
-    """Every policy (of `policies`) over one trace (its first `days` only, if given)."""
-    label, zone = trace_label(path)
-    grid = Grid.load(path, zone)
+              days: float | None = None, policies: Sequence[str] = POLICIES, label: str | None = None,
+              zone: str | None = None) -> list[Row]:
+    """Every policy (of `policies`) over one trace (its first `days` only, if given); its label
+    and zone by trace_label unless given."""
+    known_label, known_zone = trace_label(path)
+    label = label or known_label
+    grid = Grid.load(path, zone or known_zone)
     if days is not None:
         grid = grid.between(grid.start, grid.start + days * DAY)
     specs = list(specs if specs is not None else job_specs())
@@ -151,8 +158,14 @@ def _job_row(label: str, policy: str, spec: JobSpec, runs: Sequence[JobRun],
 
 
 def trace_label(path: Path) -> tuple[str, str | None]:
-    """(label, zone) of a trace file: the shared traces by TRACES, any other by its name (zone from the file)."""
-    return TRACES.get(path.name, (path.stem, None))
+    """(label, zone) of a trace file: the shared traces by TRACES, a CarbonCast region's file by its
+    region, any other by its name (zone from the file)."""
+    if path.name in TRACES:
+        return TRACES[path.name]
+    if path.name.endswith(CARBONCAST_FILE):
+        region = path.name[:-len(CARBONCAST_FILE)]
+        return f"{region} 2020-21", region
+    return path.stem, None
 
 
 def trace_files(data: Path) -> list[Path]:
@@ -164,12 +177,22 @@ def trace_files(data: Path) -> list[Path]:
     return paths
 
 
-def run_all(data: Path = DATA, workers: int = 2, days: float | None = None,
+def default_traces() -> list[Path]:
+    """The five shared traces and the CarbonCast regions' lifecycle files (those that are there)."""
+    found = sorted(DATA.glob("*.csv")) if DATA.is_dir() else []
+    found += sorted(CARBONCAST.glob(f"*/*{CARBONCAST_FILE}")) if CARBONCAST.is_dir() else []
+    if not found:
+        raise FileNotFoundError(f"recorded traces missing: no *.csv in {DATA} nor {CARBONCAST}/*/*{CARBONCAST_FILE} "
+                                f"(the shared data: {', '.join(TRACES)} and the CarbonCast regions); pass --data DIR "
+                                "or --trace FILE")
+    return found
+
+
+def run_all(paths: Sequence[Path], workers: int = 2, days: float | None = None, policies: Sequence[str] = POLICIES,
             progress: Callable[[str], None] = print) -> list[Row]:
-    paths = trace_files(data)
     rows: list[Row] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for path, found in zip(paths, pool.map(partial(run_trace, days=days), paths)):
+        for path, found in zip(paths, pool.map(partial(run_trace, days=days, policies=policies), paths)):
             progress(f"  {trace_label(path)[0]}: {len(found)} rows")
             rows += found
     return rows
