@@ -36,7 +36,8 @@ class DecisionLog:
         key = (decision.namespace, decision.kind.name, decision.name)
         said = outcome.detail or decision.reason
         if decision.plan is not None and outcome.result == Result.SKIPPED:
-            said = f"planned release {_iso(decision.plan.release_at)}"
+            plan = decision.plan
+            said = f"pauses at {_iso(plan.until)}" if plan.run_now and plan.until else f"planned release {_iso(plan.release_at)}"
         signature = (decision.verb, outcome.result, said)
         with self._lock:
             if self._last.get(key) == signature and outcome.result in (Result.SKIPPED, Result.DRY_RUN):

@@ -188,6 +188,9 @@ def _greenest_hours(steps: Steps, work: Work, now: float, latest: float, at_once
     segments = _segments(running, now, slot)
     expected = float(costs[running].mean())
     first = segments[0][0]
+    if not running[0] and at_once <= expected * (1 + settings.min_gain):
+        return Plan(True, now, at_once, at_once, None, work.latest_start,
+                    reason=f"its greenest hours before {_clock(deadline)} are not greener enough than now: runs at once")
     if running[0]:
         until = segments[0][1] if len(segments) > 1 else None
         reason = (f"runs in its greenest hours before {_clock(deadline)}"

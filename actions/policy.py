@@ -458,6 +458,9 @@ def _plan_hold(base: dict[str, Any], namespace: NamespaceView, workload: Workloa
     run = _run(namespace, workload, policy, context, since=context.now, running=earliest is None, earliest=earliest)
     plan = plans.plan_run(forecast, run, context.now, context.planner)
     text = plans.summary(plan, run)
+    if plan.run_now and plan.until is not None:  # runs on, to be paused later: the plan says when
+        return Decision(Verb.SKIP, reason=f"planned: {text}", action=action, alert=alert_id(trigger) if trigger else "",
+                        zone=namespace.zone or "", plan=plan, **base)
     if plan.run_now or plan.release_at <= run.work.earliest + planner.EPSILON:
         return None  # it runs as it would have: nothing to say at every pass
     return _hold(base, namespace, workload, policy, action, trigger, context, plan=(plan, text))

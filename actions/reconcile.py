@@ -53,6 +53,7 @@ class PassResult:
     needs_another_pass: bool = False
     error: str | None = None
     plans: Mapping[tuple[str, str, str], Plan] = field(default_factory=dict)  # (namespace, kind, name) -> this pass's plan
+    wake_at: float | None = None  # the next moment a plan acts (a release, a pause): a pass is due then
 
 
 @dataclass
@@ -60,6 +61,7 @@ class _NamespaceResult:
     held: Counter[tuple[str, str]] = field(default_factory=Counter)  # (namespace, action) -> workloads held
     restored: bool = False  # something was restored: what replaces its hold need not wait
     plans: dict[tuple[str, str, str], Plan] = field(default_factory=dict)  # (namespace, kind, name) -> its plan
+    moments: list[float] = field(default_factory=list)  # when the plans act next
 
 
 class Reconciler:
@@ -109,15 +111,19 @@ class Reconciler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            wait = self.settings.reconcile_seconds
             try:
-                if self.run_pass().needs_another_pass:
+                result = self.run_pass()
+                if result.needs_another_pass:
                     self.trigger()
+                if result.wake_at is not None:  # a plan acts before the next timed pass: be there
+                    wait = max(1.0, min(wait, result.wake_at - self.clock()))
             except Exception:  # a bug must not stop reconciling; counted and logged
                 self.instruments.reconcile_errors.labels("pass").inc()
                 log.exception("reconcile pass failed")
             if not self._wake.is_set():
                 self._idle.set()
-            self._wake.wait(self.settings.reconcile_seconds)
+            self._wake.wait(wait)
 
     # --- one pass -----------------------------------------------------------------------------
 
@@ -142,12 +148,14 @@ class Reconciler:
                           default_duration_seconds=self.settings.default_job_duration_seconds)
         held: Counter[tuple[str, str]] = Counter()
         plans: dict[tuple[str, str, str], Plan] = {}
+        moments: list[float] = []
         restored = False
         # One worker: no pool to hand work to (the savings simulator runs a year of passes so).
         each = map if self.settings.workers == 1 else self._pool.map
         for result in each(lambda view: self._namespace(view, context), views):
             held.update(result.held)
             plans.update(result.plans)
+            moments += result.moments
             restored = restored or result.restored
         self.instruments.set_held(dict(held))
         self.instruments.set_plans(plans)
@@ -156,7 +164,8 @@ class Reconciler:
         self.last_error = None
         self.instruments.reconcile_duration.observe(time.monotonic() - started)
         self.instruments.last_reconcile.set(self.clock())
-        return PassResult(needs_another_pass=restored, plans=plans)
+        later = [m for m in moments if m > now]
+        return PassResult(needs_another_pass=restored, plans=plans, wake_at=min(later) if later else None)
 
     def _forecasts(self, views: list[NamespaceView], now: float) -> dict[str, Forecast]:
         """The forecast of each zone with a Job or CronJob to plan: one request a zone a pass."""
@@ -220,6 +229,9 @@ class Reconciler:
                     break
                 if decision.plan is not None and decision.verb in (Verb.HOLD, Verb.KEEP, Verb.WAIT):
                     result.plans[(view.name, workload.kind.name, workload.name)] = decision.plan  # it waits
+                    result.moments.append(decision.plan.release_at)
+                if decision.plan is not None and decision.plan.until is not None:
+                    result.moments.append(decision.plan.until)
                 if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START):
                     outcome = self.executor.apply(decision)
                     if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:

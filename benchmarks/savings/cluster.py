@@ -96,6 +96,7 @@ class ClusterSimulation:
         self.forecasts = forecasts
         self.reconciler = _reconciler(self.kube, clock=lambda: self.now, forecasts=forecasts)
         self.plans: dict[tuple[str, str, str], Plan] = {}  # the last pass's
+        self.wake_at: float | None = None  # when the last pass's plans act next
         self._forecast_changes = sorted(forecasts.changes()) if forecasts is not None else []
         self._policies: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self.running: dict[tuple[str, str], _Running] = {}
@@ -167,7 +168,7 @@ class ClusterSimulation:
         for _ in range(PASSES_AFTER_RESTORE):
             result = self.reconciler.run_pass(sync_alertmanager=False)
             self.outcome.passes += 1
-            self.plans = dict(result.plans)
+            self.plans, self.wake_at = dict(result.plans), result.wake_at
             if not result.needs_another_pass:
                 break
         self._observe()
@@ -175,9 +176,9 @@ class ClusterSimulation:
     def _replans(self) -> list[float]:
         """While anything is planned: the plans' own moments, and the next change of the forecast
         (the deployed service plans again at every pass; between these moments nothing it reads changes)."""
-        if not self.plans:
+        moments = [self.wake_at] if self.wake_at is not None and self.wake_at > self.now else []
+        if not self.plans and not moments:
             return []
-        moments = [m for plan in self.plans.values() for m in (plan.release_at, plan.until) if m is not None and m > self.now]
         following = bisect.bisect_right(self._forecast_changes, self.now)
         if following < len(self._forecast_changes):
             moments.append(self._forecast_changes[following])
