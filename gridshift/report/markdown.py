@@ -17,6 +17,7 @@ from gridshift import __version__
 from gridshift.report import units
 from gridshift.report.collect import ReportData
 from gridshift.report.method import method_section
+from gridshift.report.plans import PlanRow, planned_against_actual
 from gridshift.report.series import integral, mean
 from gridshift.report.timerange import iso
 
@@ -26,7 +27,7 @@ DECISION_ROWS = 50
 
 def write(data: ReportData, charts: Mapping[str, Path], folder: Path, *, seconds_taken: float) -> Path:
     (folder / JSON).write_text(json.dumps(figures_json(data, charts), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    text = "\n".join(_header(data, seconds_taken) + _summary(data) + _sections(data, charts) + _decisions(data)
+    text = "\n".join(_header(data, seconds_taken) + _summary(data) + _sections(data, charts) + _plans(data) + _decisions(data)
                      + method_section(data.sources) + _measured(data))
     path = folder / MARKDOWN
     path.write_text(text, encoding="utf-8")
@@ -36,7 +37,35 @@ def write(data: ReportData, charts: Mapping[str, Path], folder: Path, *, seconds
 def figures_json(data: ReportData, charts: Mapping[str, Path]) -> dict[str, Any]:
     return {"namespace": data.namespace, "from": iso(data.span.start), "to": iso(data.span.end),
             "step_seconds": data.span.step, "prometheus": data.prometheus_url, "generated": iso(data.generated_at),
-            "zones": list(data.zones), "figures": asdict(data.figures), "charts": sorted(p.name for p in charts.values())}
+            "zones": list(data.zones), "figures": asdict(data.figures), "charts": sorted(p.name for p in charts.values()),
+            "plans": None if data.decisions is None else [row.as_dict() for row in _plan_rows(data)]}
+
+
+def _plan_rows(data: ReportData) -> list[PlanRow]:
+    return planned_against_actual(data.decisions or [], data.intensity, data.span)
+
+
+def _plans(data: ReportData) -> list[str]:
+    """Planned against actual: when each planned workload was to run, when it did, and how green."""
+    if data.decisions is None:
+        return []
+    rows = _plan_rows(data)
+    lines = ["## Plans: planned against actual", ""]
+    if not rows:
+        return lines + ["No workload of the namespace waited for a planned window in the decisions the service kept.", ""]
+    lines += ["From the decision log: the first plan made for each workload, the last before it ran, when it ran, and "
+              "the forecast's mean intensity over the planned run against running at once, beside the intensity "
+              "Prometheus measured when it was released.", "",
+              "| workload | planned at | first planned release | last planned release | released | late | "
+              "forecast g/kWh: planned / at once | measured g/kWh at release |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        late = row.late_seconds
+        lines.append(f"| {row.kind} {row.name} | {iso(row.planned_at)} | {iso(row.first_release)} | {iso(row.last_release)} | "
+                     f"{iso(row.released_at) if row.released_at is not None else 'still waiting'} | "
+                     f"{'' if late is None else units.human(late, units.DURATION) if late >= 0 else '-' + units.human(-late, units.DURATION)} | "
+                     f"{row.expected_grams_per_kwh:.0f} / {row.at_once_grams_per_kwh:.0f} | "
+                     f"{_number(row.measured_grams_per_kwh, '')} |")
+    return lines + [""]
 
 
 def _header(data: ReportData, seconds_taken: float) -> list[str]:
