@@ -81,7 +81,7 @@ def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) 
         action=action, level=level, fallback=fallback, on_green=on_green, max_replicas=max_replicas,
         min_replicas=_integer(merged, names.ANNOTATION_MIN_REPLICAS, 1, minimum=0) or 0,
         scale_factor=_factor(merged.get(names.ANNOTATION_SCALE_FACTOR, "0.5")),
-        max_delay_seconds=_delay(merged.get(names.ANNOTATION_MAX_DELAY, "24h")),
+        max_delay_seconds=_duration(names.ANNOTATION_MAX_DELAY, merged.get(names.ANNOTATION_MAX_DELAY, "24h")),
         interruptible=merged.get(names.ANNOTATION_INTERRUPTIBLE, "true").strip().lower() != "false",
         excluded=workload.get(names.ANNOTATION_EXCLUDE, "false").strip().lower() != "false",
         duration_seconds=_run_length(merged.get(names.ANNOTATION_DURATION)),
@@ -114,10 +114,7 @@ def _factor(text: str) -> float:
 def _run_length(text: str | None) -> float | None:
     if text is None:
         return None
-    try:
-        seconds = parse_duration(text)
-    except DurationError as error:
-        raise PolicyError(f"{names.ANNOTATION_DURATION}: {error}") from None
+    seconds = _duration(names.ANNOTATION_DURATION, text)
     if seconds <= 0:
         raise PolicyError(f"{names.ANNOTATION_DURATION}={text[:40]!r}: must be longer than 0")
     return seconds
@@ -136,11 +133,11 @@ def _deadline(text: str | None) -> float | None:
     return moment.timestamp()
 
 
-def _delay(text: str) -> float:
+def _duration(key: str, text: str) -> float:
     try:
         return parse_duration(text)
     except DurationError as error:
-        raise PolicyError(f"{names.ANNOTATION_MAX_DELAY}: {error}") from None
+        raise PolicyError(f"{key}: {error}") from None
 
 
 # --- what the policy reads -------------------------------------------------------------------
