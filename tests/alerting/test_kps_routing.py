@@ -7,7 +7,7 @@ OnNamespace). Alerts are posted to its API as the rendered PrometheusRule produc
 kube-prometheus-stack's Watchdog and its InfoInhibitor as its general.rules produce them; a local
 webhook stands in for the action service.
 
-Aspects: all four grid alerts reach the webhook with the bearer token, and nothing else does; a
+Aspects: all five grid alerts reach the webhook with the bearer token, and nothing else does; a
 grid alert without the chart's `namespace` label (a plain alertmanager/rules.yaml) does not, nor
 one from another namespace; GridCarbonIntensityLow alone (a green hour, nothing else firing)
 reaches it with `severity: none`, and with `severity: info` the stock InfoInhibitor suppresses
@@ -43,10 +43,11 @@ VALUES = {
     "webhook": {"token": TOKEN},
     "prometheusOperator": {"alertmanagerConfig": {"groupWait": "1s", "groupInterval": "1s"}},
 }
-GRID_ALERTS = (names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW, names.ALERT_STALE)
+GRID_ALERTS = (names.ALERT_HIGH, names.ALERT_CRITICAL, names.ALERT_LOW, names.ALERT_STALE, names.ALERT_WINDOW)
 # The labels each rule's expression leaves (`max by (zone)`, `max by (zone, source)`).
 EXPRESSION_LABELS = {names.ALERT_HIGH: {"zone": "DE_LU"}, names.ALERT_CRITICAL: {"zone": "DE_LU"},
-                     names.ALERT_LOW: {"zone": "FR"}, names.ALERT_STALE: {"zone": "PL", "source": "entsoe"}}
+                     names.ALERT_LOW: {"zone": "FR"}, names.ALERT_STALE: {"zone": "PL", "source": "entsoe"},
+                     names.ALERT_WINDOW: {"zone": "NL"}}
 WATCHDOG = {"alertname": "Watchdog", "severity": "none"}  # kps general.rules: vector(1)
 
 
@@ -168,7 +169,7 @@ def states(am: Process) -> dict[str, dict[str, Any]]:
     return {a["labels"]["alertname"]: a["status"] for a in alerts}
 
 
-def test_all_four_grid_alerts_reach_the_action_service_and_nothing_else(alertmanager, webhook):
+def test_all_five_grid_alerts_reach_the_action_service_and_nothing_else(alertmanager, webhook):
     am = alertmanager(merged_config(webhook.url))
     grid = list(grid_alerts().values())
     # a tenant's info alert, alone in its namespace: kps's InfoInhibitor fires for team-a
@@ -182,7 +183,7 @@ def test_all_four_grid_alerts_reach_the_action_service_and_nothing_else(alertman
     assert {auth for auth, _ in webhook.received} == {f"Bearer {TOKEN}"}
     delivered = {labels["alertname"]: labels for _, labels in webhook.received}
     assert all(labels["namespace"] == NAMESPACE for labels in delivered.values())
-    assert delivered[names.ALERT_LOW]["severity"] == "none"
+    assert delivered[names.ALERT_LOW]["severity"] == delivered[names.ALERT_WINDOW]["severity"] == "none"
     assert states(am)[tenant_info["alertname"]]["state"] == "suppressed"  # the stock inhibition is at work
 
 
