@@ -74,6 +74,9 @@ def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) 
     on_green = merged.get(names.ANNOTATION_ON_GREEN, "").strip()
     if on_green not in ("", "scale-up"):
         raise PolicyError(f"{names.ANNOTATION_ON_GREEN}={on_green[:40]!r}: expected scale-up")
+    start = workload.get(names.ANNOTATION_START)
+    if start is not None and start.strip() != jobs.START_PLANNED:
+        raise PolicyError(f"{names.ANNOTATION_START}={start[:40]!r}: expected {jobs.START_PLANNED}")
     max_replicas = _integer(merged, names.ANNOTATION_MAX_REPLICAS, None, minimum=1)
     if on_green and max_replicas is None:
         raise PolicyError(f"{names.ANNOTATION_ON_GREEN}=scale-up needs {names.ANNOTATION_MAX_REPLICAS}")

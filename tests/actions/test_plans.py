@@ -152,6 +152,15 @@ def test_a_waiting_job_without_a_creation_time_is_started_at_once():
     assert decision is not None and decision.verb is Verb.START and "no creationTimestamp" in decision.reason
 
 
+def test_a_misspelt_start_annotation_is_reported_not_guessed(planned, cluster):
+    cluster.namespace("batch", OPTED)
+    waiting_job(cluster, "batch", "report", annotations={names.ANNOTATION_START: "true"})
+    planned.reconcile()
+    assert suspended(cluster, "Job", "batch", "report")  # the team's own suspended Job: not started on a guess
+    [decision] = planned.decisions(namespace="batch")
+    assert decision["decision"] == "skip" and "gridshift.io/start='true': expected planned" in decision["reason"]
+
+
 def test_an_excluded_job_is_left_suspended(planned, cluster):
     cluster.namespace("batch", OPTED)
     waiting_job(cluster, "batch", "report", annotations={names.ANNOTATION_EXCLUDE: "true"})
