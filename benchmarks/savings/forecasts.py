@@ -52,9 +52,10 @@ class PerfectForecast:
 
     def __init__(self, grid: Grid) -> None:
         self.grid = grid
+        self.steps = _Steps(grid, lambda t: grid.value(t))
 
     def forecast(self, zone: str, now: float, ahead: float = AHEAD_SECONDS) -> Forecast | None:
-        return _slots(self.grid, zone, "perfect", now, now + ahead, lambda t: self.grid.value(t))
+        return self.steps.between(zone, "perfect", now, now + ahead)
 
     def changes(self) -> list[float]:
         return []  # the plan made at one moment stays right
@@ -65,11 +66,12 @@ class PersistenceForecast:
 
     def __init__(self, grid: Grid) -> None:
         self.grid = grid
+        self.steps = _Steps(grid, lambda t: grid.value(t - DAY))
 
     def forecast(self, zone: str, now: float, ahead: float = DAY) -> Forecast | None:
         if now - DAY < self.grid.start:
             return None
-        return _slots(self.grid, zone, "persistence", now, now + min(ahead, DAY), lambda t: self.grid.value(t - DAY))
+        return self.steps.between(zone, "persistence", now, now + min(ahead, DAY))
 
     def changes(self) -> list[float]:
         return [float(s) for s in self.grid.starts]  # every new measurement moves it
@@ -107,21 +109,30 @@ class IssuedForecast:
         return self.issues
 
 
-def _slots(grid: Grid, zone: str, source: str, begin: float, end: float,
-           value: Callable[[float], float]) -> Forecast | None:
-    end = min(end, grid.end)
-    if end <= begin:
-        return None
-    first = grid.index(begin)
-    starts = grid.starts
-    slots = []
-    for i in range(first, len(starts)):
-        start = float(starts[i])
-        if start >= end:
-            break
-        stop = float(starts[i + 1]) if i + 1 < len(starts) else float(grid.end)
-        slots.append(Slot(max(start, begin), min(stop, end), value(max(start, begin))))
-    return Forecast(zone, source, tuple(slots)) if slots else None
+class _Steps:
+    """The trace's intervals, each with the value a forecast gives it, built once; a forecast is
+    the run of them from `begin` to `end`, its first and last clipped."""
+
+    def __init__(self, grid: Grid, value: Callable[[float], float]) -> None:
+        self.grid = grid
+        bounds = [*grid.starts[1:], grid.end]
+        self.slots = [Slot(float(start), float(stop), value(float(start))) for start, stop in zip(grid.starts, bounds)]
+        self.starts = [slot.start for slot in self.slots]
+
+    def between(self, zone: str, source: str, begin: float, end: float) -> Forecast | None:
+        end = min(end, float(self.grid.end))
+        if end <= begin:
+            return None
+        first = max(0, bisect.bisect_right(self.starts, begin) - 1)
+        last = bisect.bisect_left(self.starts, end)
+        chosen = self.slots[first:last]
+        if not chosen:
+            return None
+        head, tail = chosen[0], chosen[-1]
+        chosen[0] = Slot(max(head.start, begin), min(head.end, end), head.grams_per_kwh)
+        if len(chosen) > 1:
+            chosen[-1] = Slot(tail.start, min(tail.end, end), tail.grams_per_kwh)
+        return Forecast(zone, source, tuple(chosen))
 
 
 # --- gridshift's forecaster, walk-forward ---------------------------------------------------------
