@@ -151,9 +151,15 @@ def generated_section(text: str) -> str | None:
     return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
 
 
-def section(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None) -> str:
+def section(every: list[dict[str, Any]], before: list[dict[str, Any]] | None) -> str:
+    """The tables; those that pool traces keep to the traces run with every policy (a run may
+    give some traces fewer: the CarbonCast regions are run with the planners and baselines)."""
+    complete = {r["trace"] for r in every if r["policy"] == "gridshift-absolute"}
+    rows = [r for r in every if r["trace"] in complete]
     parts = [
-        "### Batch and training jobs (slack 6-48 h, lengths 1-48 h), per trace\n", report.by_trace(rows, ["batch", "training"]),
+        "### Plans (issue 17): share of the oracle's saving, per trace and workload (slack 6-48 h, lengths 1-48 h)\n",
+        report.plans(every),
+        "\n### Batch and training jobs (slack 6-48 h, lengths 1-48 h), per trace\n", report.by_trace(every, ["batch", "training"]),
         "\n### By deadline slack: batch (CronJob start deferred)\n", report.by_slack(rows, "batch"),
         "\n### By deadline slack: training (paused and resumed from a checkpoint)\n", report.by_slack(rows, "training"),
         "\n### By job length: training\n", report.by_length(rows, "training"),

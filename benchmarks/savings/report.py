@@ -112,6 +112,31 @@ def by_trace(rows: Sequence[Row], kinds: Sequence[str], policies: Sequence[str] 
                   "actions per job", "oracle saves"], lines)
 
 
+PLANS = ("gridshift-plan-perfect", "gridshift-plan-persistence", "gridshift-plan-forecast")
+
+
+def plans(rows: Sequence[Row]) -> str:
+    """Issue 17's bar, per trace and workload (slack 6-48 h): each planner's share of the oracle's
+    saving, beside static threshold + defer, with the planners' missed deadlines and changes."""
+    found = totals(rows, lambda r: (r["trace"], r["workload"], r["policy"]), shiftable(["batch", "training"]))
+    lines = []
+    for trace in traces(rows):
+        for kind in ("batch", "training"):
+            oracle = found.get((trace, kind, "oracle"))
+            if oracle is None or not any((trace, kind, p) in found for p in PLANS):
+                continue
+            static = found.get((trace, kind, "static-threshold"))
+            planned = [found.get((trace, kind, p)) for p in PLANS]
+            missed = sum(t.missed for t in planned if t is not None)
+            forecast = planned[-1]
+            lines.append([trace, kind, percent(oracle.oracle_saving), percent(static.saving) if static else "n/a",
+                          *(f"{percent(t.saving)} ({percent(t.of_oracle, 0)})" if t else "n/a" for t in planned),
+                          str(missed), f"{forecast.actions_per_job:.2f}" if forecast else "n/a"])
+    return table(["trace", "workload", "oracle saves", "static threshold + defer", "plan, perfect forecast (of oracle)",
+                  "plan, persistence (of oracle)", "plan, gridshift's forecaster (of oracle)", "deadlines missed (plans)",
+                  "changes per job (forecaster)"], lines)
+
+
 def by_slack(rows: Sequence[Row], kind: str) -> str:
     found = totals(rows, lambda r: (r["slack_hours"], r["policy"]), shiftable([kind]))
     slacks = sorted({s for s, _ in found})
