@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+
+import pytest
 import sys
 from pathlib import Path
 
@@ -15,10 +17,11 @@ from gridshift.recordings import REPO_DATA_DIR
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(300)  # nine policies, three of them planners, over five traces
 def test_the_command_runs_every_policy_over_every_trace(tmp_path: Path):
     out = tmp_path / "rows.json"
     data = REPO_DATA_DIR / "intensity"
-    result = subprocess.run([sys.executable, "-m", "benchmarks.savings", "--data", str(data), "--days", "12",
+    result = subprocess.run([sys.executable, "-m", "benchmarks.savings", "--data", str(data), "--days", "10",
                              "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     rows = json.loads(out.read_text())
