@@ -234,3 +234,25 @@ def test_running_work_is_paused_by_a_plan_only_under_an_alert(planned, cluster, 
     planned.reconcile()
     assert not suspended(cluster, "Job", "train", "model")
     assert cluster.annotations("Job", "train", "model")[names.ANNOTATION_HELD_SECONDS] == f"{clock.now - START:.0f}"
+
+
+def test_a_runs_length_comes_from_its_annotation_its_earlier_runs_its_deadline_or_the_default():
+    from gridshift.actions import jobs, kinds
+    cron = {"metadata": {"name": "nightly"}, "spec": {"jobTemplate": {"spec": {"activeDeadlineSeconds": 7200}}}}
+
+    def finished(name: str, start: float, seconds: float, succeeded: int = 1) -> dict[str, Any]:
+        return {"metadata": {"name": name, "ownerReferences": [{"kind": "CronJob", "name": "nightly"}]},
+                "status": {"startTime": iso(start), "completionTime": iso(start + seconds), "succeeded": succeeded}}
+
+    earlier = [finished(f"nightly-{i}", START - (10 - i) * 86400, seconds)
+               for i, seconds in enumerate([9000, 600, 1200, 1800, 2400, 3000])]  # the oldest (9000 s) is not among the last 5
+    earlier.append(finished("nightly-failed", START - 3600, 50_000, succeeded=0))
+    learned = jobs.learned_run_seconds(earlier)
+    assert learned == {"nightly": 1800.0}
+    assert jobs.expected_seconds(kinds.CRONJOB, cron, annotated=5400.0, learned=learned, default=3600) == (5400.0, names.ANNOTATION_DURATION)
+    assert jobs.expected_seconds(kinds.CRONJOB, cron, annotated=None, learned=learned, default=3600) == (1800.0, "learned from its earlier runs")
+    assert jobs.expected_seconds(kinds.CRONJOB, cron, annotated=None, learned={}, default=3600) == (7200.0, "activeDeadlineSeconds")
+    job = {"metadata": {"name": "once"}, "spec": {}}
+    assert jobs.expected_seconds(kinds.JOB, job, annotated=None, learned=learned, default=3600) == (3600, "the configured default duration")
+    own = {"metadata": {"name": "nightly-7", "ownerReferences": [{"kind": "CronJob", "name": "nightly"}]}, "spec": {}}
+    assert jobs.expected_seconds(kinds.JOB, own, annotated=None, learned=learned, default=3600)[0] == 1800.0
