@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from gridshift import recordings
+from gridshift import names, recordings
 from gridshift.demo.processes import MissingTool
 
 TRACE = Path("intensity") / "emaps_hourly_DE_2022-06-01_2022-06-30.csv"
@@ -76,7 +76,9 @@ def _timeline(loop: object, duration: float) -> None:
     while deadline is None or time.monotonic() < deadline:
         decisions = loop.decisions()  # type: ignore[attr-defined]
         fresh, seen = list(reversed(decisions[: len(decisions) - seen])), len(decisions)
-        alerts = sorted({a["labels"]["alertname"].replace("GridCarbonIntensity", "") for a in loop.firing_alerts()})  # type: ignore[attr-defined]
+        firing = {a["labels"]["alertname"] for a in loop.firing_alerts()}  # type: ignore[attr-defined]
+        alerts = sorted(name.replace("GridCarbonIntensity", "") for name in firing if name != names.ALERT_WINDOW)
+        alerts += ["greener window ahead"] if names.ALERT_WINDOW in firing else []
         intensity = loop.intensity()  # type: ignore[attr-defined]
         grid_time = _grid_time(loop, time.time() - started)
         line = f"{intensity:6.0f} g/kWh" if intensity is not None else "-"
