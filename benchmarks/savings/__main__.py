@@ -132,8 +132,9 @@ def rows_text(rows: list[dict[str, Any]]) -> str:
 
 
 def write_docs(rows: list[dict[str, Any]], before: list[dict[str, Any]] | None, data: Path) -> None:
-    report.plot_by_slack(rows, PLOTS / "savings-by-slack.png")
-    report.plot_by_trace(rows, PLOTS / "savings-by-trace.png")
+    complete = complete_traces(rows)
+    report.plot_by_slack(complete, PLOTS / "savings-by-slack.png")
+    report.plot_by_trace(complete, PLOTS / "savings-by-trace.png")
     if (data / WEEK_TRACE).is_file():
         report.plot_week(week(data / WEEK_TRACE), PLOTS / "week-de-2022.png")
     else:
@@ -151,11 +152,16 @@ def generated_section(text: str) -> str | None:
     return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
 
 
+def complete_traces(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of the traces run with every policy (gridshift-absolute stands for them all)."""
+    complete = {r["trace"] for r in rows if r["policy"] == "gridshift-absolute"}
+    return [r for r in rows if r["trace"] in complete]
+
+
 def section(every: list[dict[str, Any]], before: list[dict[str, Any]] | None) -> str:
     """The tables; those that pool traces keep to the traces run with every policy (a run may
     give some traces fewer: the CarbonCast regions are run with the planners and baselines)."""
-    complete = {r["trace"] for r in every if r["policy"] == "gridshift-absolute"}
-    rows = [r for r in every if r["trace"] in complete]
+    rows = complete_traces(every)
     parts = [
         "### Plans (issue 17): share of the oracle's saving, per trace and workload (slack 6-48 h, lengths 1-48 h)\n",
         report.plans(every),
