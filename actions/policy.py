@@ -24,7 +24,7 @@ from gridshift.durations import DurationError, parse_duration
 
 HOLD_ACTIONS = (Action.PAUSE, Action.SCALE_DOWN, Action.MIGRATE)
 ACTION_VALUES = (*HOLD_ACTIONS, "none")
-LEVEL_RANK = {"high": 1, "critical": 2}
+LEVEL_RANK = plans.LEVEL_RANK
 RELEASED = names.ANNOTATION_RELEASED
 
 

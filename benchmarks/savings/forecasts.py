@@ -79,7 +79,7 @@ class PersistenceForecast:
 
 class IssuedForecast:
     """Forecasts issued at known moments: at `now`, the newest issue at or before it (its hours
-    from now on), the current interval measured; persistence before the first issue."""
+    from now on, the current one its P50 too); persistence before the first issue."""
 
     name = "forecaster"
 
