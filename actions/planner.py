@@ -155,9 +155,9 @@ def plan(forecast: Forecast, work: Work, now: float, settings: PlannerSettings =
     start, mean = _greenest_window(steps, work.remaining_seconds, earliest, latest)
     if start <= earliest + EPSILON or at_once <= mean * (1 + settings.min_gain):
         return Plan(earliest <= now + EPSILON, earliest, at_once, at_once, None, work.latest_start,
-                    reason=f"no greener window before {_clock(work.deadline)}: runs at once")
+                    reason=f"no greener window before {clock(work.deadline)}: runs at once")
     return Plan(False, start, mean, at_once, None, work.latest_start,
-                reason=f"the greenest window before {_clock(work.deadline)} starts at {_clock(start)}")
+                reason=f"the greenest window before {clock(work.deadline)} starts at {clock(start)}")
 
 
 def _greenest_window(steps: Steps, work: float, earliest: float, latest: float) -> tuple[float, float]:
@@ -178,7 +178,7 @@ def _greenest_hours(steps: Steps, work: Work, now: float, latest: float, at_once
                     settings: PlannerSettings) -> Plan:
     """The cheapest slots that hold the work, each run after a pause paying `interruption_hours`
     (a dynamic programme over slots anchored at now). Only its first slot is acted on."""
-    slot = _slot_seconds(steps)
+    slot = slot_seconds(steps)
     deadline = latest + work.remaining_seconds
     count = max(1, math.floor((deadline - now) / slot + EPSILON))
     units = min(count, max(1, math.ceil(work.remaining_seconds / slot - EPSILON)))
@@ -190,18 +190,18 @@ def _greenest_hours(steps: Steps, work: Work, now: float, latest: float, at_once
     first = segments[0][0]
     if not running[0] and at_once <= expected * (1 + settings.min_gain):
         return Plan(True, now, at_once, at_once, None, work.latest_start,
-                    reason=f"its greenest hours before {_clock(deadline)} are not greener enough than now: runs at once")
+                    reason=f"its greenest hours before {clock(deadline)} are not greener enough than now: runs at once")
     if running[0]:
         until = segments[0][1] if len(segments) > 1 else None
-        reason = (f"runs in its greenest hours before {_clock(deadline)}"
-                  + (f": pauses at {_clock(until)}, {len(segments) - 1} more run(s) planned" if until else ""))
+        reason = (f"runs in its greenest hours before {clock(deadline)}"
+                  + (f": pauses at {clock(until)}, {len(segments) - 1} more run(s) planned" if until else ""))
         return Plan(True, now, expected, at_once, until, work.latest_start, reason=reason)
     return Plan(False, first, expected, at_once, None, work.latest_start,
-                reason=f"its greenest hours before {_clock(deadline)} start at {_clock(first)}"
+                reason=f"its greenest hours before {clock(deadline)} start at {clock(first)}"
                        + (f" ({len(segments)} runs)" if len(segments) > 1 else ""))
 
 
-def _slot_seconds(steps: Steps) -> float:
+def slot_seconds(steps: Steps) -> float:
     """The forecast's resolution (its most common step), at least 15 minutes."""
     steps_seen = np.diff(np.array(steps.starts[: min(len(steps.starts), 50)] or [0.0]))
     positive = steps_seen[steps_seen > 0]
@@ -265,6 +265,6 @@ def forecast_from_points(zone: str, source: str, points: Sequence[tuple[float, f
     return Forecast(zone, source, tuple(slots))
 
 
-def _clock(epoch: float) -> str:
+def clock(epoch: float) -> str:
     from datetime import datetime, timezone
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
