@@ -34,6 +34,10 @@ from benchmarks.savings.grid import DAY, HOUR, Grid
 AHEAD_SECONDS = 96 * HOUR  # what the exporter's API serves (actions/upstreams.py FORECAST_AHEAD_SECONDS)
 REFIT_DAYS = 7
 HISTORY_DAYS = 21
+# The hours of day (UTC) a forecast is issued at. The exporter refits every hour; one model per
+# issue hour of day is what the forecaster trains (Settings.issue_stride_hours = 24), so each
+# issue hour here costs a walk-forward of its own.
+ISSUE_HOURS = tuple(int(h) for h in os.environ.get("GRIDSHIFT_ISSUE_HOURS", "0").split(","))
 
 
 class Source(Protocol):
@@ -140,7 +144,8 @@ class _Steps:
 def walk_forward(grid: Grid, path: Path, *, progress: Callable[[str], None] = print) -> IssuedForecast:
     """Issue the forecaster over the whole trace (cached by the file's content)."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    cache = RESULTS_DIR / "forecasts" / f"{path.stem}-{digest}-refit{REFIT_DAYS}.npz"
+    anchors = "-".join(str(h) for h in ISSUE_HOURS)
+    cache = RESULTS_DIR / "forecasts" / f"{path.stem}-{digest}-refit{REFIT_DAYS}-at{anchors}.npz"
     if cache.is_file():
         saved = np.load(cache)
         return IssuedForecast(grid, saved["issues"], saved["p50"], saved["p90"])
@@ -151,15 +156,24 @@ def walk_forward(grid: Grid, path: Path, *, progress: Callable[[str], None] = pr
     emissions, fuel = _inputs(grid, path)
     hours = emissions.intensity.hours
     first_day, last_day = -(-int(hours[0]) // 24) + HISTORY_DAYS, int(hours[-1]) // 24
-    issues = np.arange(first_day, last_day + 1) * 24
-    if len(issues) == 0:  # under three weeks: no forecaster yet, persistence throughout (as in the exporter)
+    days = np.arange(first_day, last_day + 1) * 24
+    if len(days) == 0:  # under three weeks: no forecaster yet, persistence throughout (as in the exporter)
         return IssuedForecast(grid, np.zeros(0), np.zeros((0, 48)), np.zeros((0, 48)))
-    progress(f"  {path.name}: fitting the forecaster walk-forward over {len(issues)} days "
-             f"(refit every {REFIT_DAYS}; cached in {cache.parent})")
-    _, result = protocol.run(emissions=emissions, fuel=fuel, issues=issues, baselines=[], refit_days=REFIT_DAYS,
-                             settings=SETTINGS)
-    p50, p90 = result.forecasts["forecaster"], result.p90
-    assert p90 is not None
+    progress(f"  {path.name}: fitting the forecaster walk-forward over {len(days)} days at {len(ISSUE_HOURS)} "
+             f"issue hours (refit every {REFIT_DAYS}; cached in {cache.parent})")
+    parts = []
+    for hour in ISSUE_HOURS:
+        issues = days + hour
+        issues = issues[issues <= int(hours[-1])]
+        _, result = protocol.run(emissions=emissions, fuel=fuel, issues=issues, baselines=[],
+                                 refit_days=REFIT_DAYS, settings=SETTINGS)
+        assert result.p90 is not None
+        parts.append((issues, result.forecasts["forecaster"], result.p90))
+    issues = np.concatenate([part[0] for part in parts])
+    order = np.argsort(issues, kind="stable")
+    issues = issues[order]
+    p50 = np.concatenate([part[1] for part in parts])[order]
+    p90 = np.concatenate([part[2] for part in parts])[order]
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, issues=issues * 3600, p50=p50, p90=p90)
     return IssuedForecast(grid, issues * 3600, p50, p90)
