@@ -74,7 +74,7 @@ class Executor:
     def apply(self, decision: Decision) -> Outcome:
         """Patch the decision's target, as it was read when the decision was made."""
         target = decision.target
-        if target is None or decision.verb not in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START):
+        if target is None or decision.verb not in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START, Verb.RESIZE):
             return Outcome(Result.SKIPPED, decision.reason)
         try:
             if decision.verb == Verb.HOLD:
@@ -82,7 +82,9 @@ class Executor:
             if decision.verb == Verb.START:
                 return self._start(decision, target.kind, target.obj)
             state = decision.state
-            assert state is not None, "restore and resume decisions carry the state they undo"
+            assert state is not None, "restore, resume and resize decisions carry the state they undo or write"
+            if decision.verb == Verb.RESIZE:
+                return self._resize(decision, target.kind, target.obj, state)
             if decision.verb == Verb.RESTORE:
                 return self._restore(decision, target.kind, target.obj, state)
             if self.dry_run == "client":
@@ -96,8 +98,10 @@ class Executor:
 
     def _hold(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
         before = {pointer: get_path(obj, pointer) for pointer in decision.changes}
-        state = HoldState(action=decision.action, original=before, applied=dict(decision.changes), since=self.clock(),
-                          alert=decision.alert, zone=decision.zone, target_zone=decision.target_zone)
+        now = self.clock()
+        state = HoldState(action=decision.action, original=before, applied=dict(decision.changes), since=now,
+                          alert=decision.alert, zone=decision.zone, target_zone=decision.target_zone,
+                          accounted_at=now if decision.elastic is not None else None)
         # The state first: it creates the annotations map when there is none, so a change that is
         # itself an annotation (KEDA's paused-replicas) has a parent to be added to.
         operations = [*_guard(obj), *_annotate(obj, {names.ANNOTATION_STATE: state.encode()}), *_set_fields(decision.changes)]
@@ -120,6 +124,19 @@ class Executor:
             return Outcome(Result.DRY_RUN, f"would {preview}", before, decision.changes, dry_run="client")
         updated = self._patch(kind, decision, [*_guard(obj), *_set_fields(decision.changes)])
         note = self._event(updated, kind, "GridshiftStarted", decision.reason)
+        return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
+
+    def _resize(self, decision: Decision, kind: Kind, obj: Mapping[str, Any], state: HoldState) -> Outcome:
+        """Elastic: the width its schedule gives now, and the state that records it (the same
+        original, the new width applied, the work done so far), in one guarded patch."""
+        before = {pointer: get_path(obj, pointer) for pointer in decision.changes}
+        preview = f"set {_show(decision.changes)}"
+        if self.dry_run == "client":
+            return Outcome(Result.DRY_RUN, f"would {preview}", before, decision.changes, dry_run="client")
+        operations = [*_guard(obj), *_set_fields(decision.changes),
+                      {"op": "add", "path": STATE_POINTER, "value": state.encode()}]
+        updated = self._patch(kind, decision, operations)
+        note = self._event(updated, kind, "GridshiftResized", decision.reason)
         return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
 
     def announce(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> None:

@@ -27,6 +27,9 @@ class ActionInstruments:
         self.planned_intensity = Gauge(names.PLANNED_INTENSITY, "Forecast mean intensity of a planned workload's run: "
                                        "as planned (when=\"planned\") and had it run at once (when=\"now\").",
                                        (names.NAMESPACE, "kind", "workload", "when"), registry=registry)
+        self.planned_replicas = Gauge(names.PLANNED_REPLICAS, "Elastic work: the width its schedule gives now "
+                                      "(replicas, a Job's parallelism).", (names.NAMESPACE, "kind", "workload"),
+                                      registry=registry)
         Info(names.BUILD_INFO, "gridshift build.", registry=registry).info({"version": __version__})
 
     def set_plans(self, plans: dict[tuple[str, str, str], Plan]) -> None:
@@ -37,6 +40,11 @@ class ActionInstruments:
             self.planned_release.labels(namespace, kind, name).set(plan.release_at)
             self.planned_intensity.labels(namespace, kind, name, "planned").set(plan.expected_grams_per_kwh)
             self.planned_intensity.labels(namespace, kind, name, "now").set(plan.now_grams_per_kwh)
+
+    def set_widths(self, widths: dict[tuple[str, str, str], int]) -> None:
+        self.planned_replicas.clear()
+        for (namespace, kind, name), width in widths.items():
+            self.planned_replicas.labels(namespace, kind, name).set(width)
 
     def set_held(self, counts: dict[tuple[str, str], int]) -> None:
         self.held.clear()

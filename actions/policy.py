@@ -15,15 +15,16 @@ from enum import StrEnum
 from typing import Any
 
 from gridshift import names
-from gridshift.actions import jobs, keda, kinds, planner, plans
+from gridshift.actions import elastic, elastic_work, jobs, keda, kinds, planner, plans
 from gridshift.actions.alerts import Alert
+from gridshift.actions.elastic import ElasticPlan, Scaling, ScalingError
 from gridshift.actions.kinds import Kind, get_path
 from gridshift.actions.planner import Plan, PlannerSettings
 from gridshift.actions.state import Action, HoldState, StateError, decode
 from gridshift.durations import DurationError, parse_duration
 
 HOLD_ACTIONS = (Action.PAUSE, Action.SCALE_DOWN, Action.MIGRATE)
-ACTION_VALUES = (*HOLD_ACTIONS, "none")
+ACTION_VALUES = (*HOLD_ACTIONS, Action.ELASTIC, "none")
 LEVEL_RANK = plans.LEVEL_RANK
 RELEASED = names.ANNOTATION_RELEASED
 
@@ -37,6 +38,7 @@ class Verb(StrEnum):
     SKIP = "skip"  # left alone, with the reason
     WAIT = "wait"  # a Job created suspended waits for its planned window: nothing written
     START = "start"  # start a Job that waited suspended for its planned window
+    RESIZE = "resize"  # elastic: set the width its schedule gives now, and record it in its state
 
 
 class PolicyError(ValueError):
@@ -57,6 +59,8 @@ class Policy:
     excluded: bool = False
     duration_seconds: float | None = None  # gridshift.io/duration: a run's expected length
     deadline: float | None = None  # gridshift.io/deadline: epoch seconds by which a Job must be done
+    scaling: Scaling | None = None  # elastic: gridshift.io/scaling, read for max-replicas
+    work_seconds: float | None = None  # elastic: gridshift.io/work, replica-hours (as a duration) to deliver
 
 
 def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) -> Policy:
@@ -80,6 +84,7 @@ def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) 
     max_replicas = _integer(merged, names.ANNOTATION_MAX_REPLICAS, None, minimum=1)
     if on_green and max_replicas is None:
         raise PolicyError(f"{names.ANNOTATION_ON_GREEN}=scale-up needs {names.ANNOTATION_MAX_REPLICAS}")
+    scaling = _scaling(merged, max_replicas) if action == Action.ELASTIC else None
     return Policy(
         action=action, level=level, fallback=fallback, on_green=on_green, max_replicas=max_replicas,
         min_replicas=_integer(merged, names.ANNOTATION_MIN_REPLICAS, 1, minimum=0) or 0,
@@ -89,7 +94,18 @@ def effective_policy(namespace: Mapping[str, str], workload: Mapping[str, str]) 
         excluded=workload.get(names.ANNOTATION_EXCLUDE, "false").strip().lower() != "false",
         duration_seconds=_run_length(merged.get(names.ANNOTATION_DURATION)),
         deadline=_deadline(workload.get(names.ANNOTATION_DEADLINE)),
+        scaling=scaling,
+        work_seconds=_run_length(merged.get(names.ANNOTATION_WORK), names.ANNOTATION_WORK),
     )
+
+
+def _scaling(values: Mapping[str, str], max_replicas: int | None) -> Scaling:
+    if max_replicas is None:
+        raise PolicyError(f"{names.ANNOTATION_ACTION}=elastic needs {names.ANNOTATION_MAX_REPLICAS}: the widest it may run")
+    try:
+        return Scaling.parse(values.get(names.ANNOTATION_SCALING), max_replicas)
+    except ScalingError as error:
+        raise PolicyError(f"{names.ANNOTATION_SCALING}: {error}") from None
 
 
 def _integer(values: Mapping[str, str], key: str, default: int | None, *, minimum: int) -> int | None:
@@ -114,12 +130,12 @@ def _factor(text: str) -> float:
     return factor
 
 
-def _run_length(text: str | None) -> float | None:
+def _run_length(text: str | None, key: str = names.ANNOTATION_DURATION) -> float | None:
     if text is None:
         return None
-    seconds = _duration(names.ANNOTATION_DURATION, text)
+    seconds = _duration(key, text)
     if seconds <= 0:
-        raise PolicyError(f"{names.ANNOTATION_DURATION}={text[:40]!r}: must be longer than 0")
+        raise PolicyError(f"{key}={text[:40]!r}: must be longer than 0")
     return seconds
 
 
@@ -242,6 +258,7 @@ class Decision:
     target_zone: str = ""
     released: bool = False  # restore because max-delay passed: remember the alert
     plan: Plan | None = None  # when the work is planned to run, and why
+    elastic: ElasticPlan | None = None  # elastic: its width schedule from now
 
 
 def protected_namespaces(configured: Sequence[str], release_namespace: str) -> frozenset[str]:
@@ -273,6 +290,8 @@ def decide(namespace: NamespaceView, workload: Workload, context: Context) -> De
             return _start(base, workload, f"started at once: annotation unusable ({error})")
         return Decision(Verb.SKIP, reason=f"left alone: {error}", **base)
     refusal = _not_opted_in(namespace, policy, context)
+    if policy.action == Action.ELASTIC or (state is not None and state.action == Action.ELASTIC):
+        return _elastic(base, namespace, workload, policy, state, refusal, context)
     if state is not None:
         return _while_held(base, namespace, workload, policy, state, holder_kind, holder, refusal, context)
     if jobs.waits_for_start(workload.kind, workload.obj, workload.annotations):
@@ -505,6 +524,61 @@ def _arrival(base: dict[str, Any], namespace: NamespaceView, workload: Workload,
         return replace(_start(base, workload, f"started at its planned window: {text}"), plan=plan, alert=alert)
     return Decision(Verb.WAIT, reason=f"waits for its planned window: {text}", action="start", alert=alert,
                     zone=namespace.zone or "", plan=plan, **base)
+
+
+def _elastic(base: dict[str, Any], namespace: NamespaceView, workload: Workload, policy: Policy,
+             state: HoldState | None, refusal: str | None, context: Context) -> Decision | None:
+    """Elastic work (elastic_work.py): the width its schedule gives now; restored exactly at the
+    end, on opt-out, or when it can no longer be planned."""
+    if refusal is not None and state is None:
+        return None
+    refusal = refusal or elastic_work.refusal(workload.kind, workload.obj, hpa=workload.hpa,
+                                              scaled_object=workload.scaled_object)
+    forecast = context.forecasts.get(namespace.zone or "")
+    if refusal is None and forecast is None:
+        refusal = f"no forecast for zone {namespace.zone or '(none)'}: it runs at its own width"
+    if refusal is None and (policy.action != Action.ELASTIC or policy.scaling is None or policy.max_replicas is None):
+        refusal = f"{names.ANNOTATION_ACTION} is no longer elastic"
+    if refusal is not None:
+        return _elastic_end(base, workload, state, refusal)
+    assert forecast is not None and policy.scaling is not None and policy.max_replicas is not None
+    try:
+        need = elastic_work.needs(workload.kind, workload.obj, state, scaling=policy.scaling, now=context.now,
+                                  duration=policy.duration_seconds, work=policy.work_seconds, deadline=policy.deadline,
+                                  max_delay=policy.max_delay_seconds, learned=namespace.run_seconds,
+                                  default_duration=context.default_duration_seconds)
+    except elastic_work.NeedsError as error:
+        return _elastic_end(base, workload, state, str(error))
+    if need.remaining_hours <= 0:
+        return _elastic_end(base, workload, state, f"its work is done ({need.source})", logged=False)
+    if context.now >= need.deadline:
+        return _elastic_end(base, workload, state, f"its deadline {_clock(need.deadline)} is reached")
+    low = min(policy.min_replicas, policy.max_replicas)
+    schedule = elastic.schedule(forecast, need.work(min_replicas=low, max_replicas=policy.max_replicas,
+                                                    scaling=policy.scaling), context.now)
+    pointer = workload.kind.replicas
+    assert pointer is not None
+    current = elastic_work.width(workload.kind, workload.obj)
+    text = f"{schedule.reason}; {need.source}, {schedule.expected_grams_per_kwh:.0f} g/kWh expected"
+    common: dict[str, Any] = {"action": Action.ELASTIC, "zone": namespace.zone or "", "elastic": schedule, **base}
+    if schedule.width_now == current:
+        verb = Verb.KEEP if state is not None else Verb.SKIP
+        return Decision(verb, reason=f"planned: stays {current} wide: {text}", **common)
+    changes = {pointer: schedule.width_now}
+    reason = f"planned: {current} -> {schedule.width_now} wide: {text}"
+    if state is None:
+        return Decision(Verb.HOLD, reason=reason, target=Target(workload.kind, workload.obj), changes=changes, **common)
+    done = elastic_work.delivered(state, workload.kind, policy.scaling, context.now)
+    resized = replace(state, applied=changes, work_done=done, accounted_at=context.now)
+    return Decision(Verb.RESIZE, reason=reason, target=Target(workload.kind, workload.obj), changes=changes,
+                    state=resized, alert=state.alert, **common)
+
+
+def _elastic_end(base: dict[str, Any], workload: Workload, state: HoldState | None, why: str,
+                 logged: bool = True) -> Decision | None:
+    if state is not None:
+        return _restore(base, workload.kind, workload.obj, state, f"restored to its own width: {why}")
+    return Decision(Verb.SKIP, reason=f"left at its own width: {why}", action=Action.ELASTIC, **base) if logged else None
 
 
 def _start(base: dict[str, Any], workload: Workload, reason: str) -> Decision:

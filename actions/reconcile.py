@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from gridshift.actions import kinds
+from gridshift.actions import elastic_work, kinds
 from gridshift.actions.alerts import AlertBook
 from gridshift.actions.decisions import DecisionLog
 from gridshift.actions.executor import Executor, Outcome, Result
@@ -62,6 +62,7 @@ class _NamespaceResult:
     restored: bool = False  # something was restored: what replaces its hold need not wait
     plans: dict[tuple[str, str, str], Plan] = field(default_factory=dict)  # (namespace, kind, name) -> its plan
     moments: list[float] = field(default_factory=list)  # when the plans act next
+    widths: dict[tuple[str, str, str], int] = field(default_factory=dict)  # elastic: (namespace, kind, name) -> width now
 
 
 class Reconciler:
@@ -148,6 +149,7 @@ class Reconciler:
                           default_duration_seconds=self.settings.default_job_duration_seconds)
         held: Counter[tuple[str, str]] = Counter()
         plans: dict[tuple[str, str, str], Plan] = {}
+        widths: dict[tuple[str, str, str], int] = {}
         moments: list[float] = []
         restored = False
         # One worker: no pool to hand work to (the savings simulator runs a year of passes so).
@@ -155,10 +157,12 @@ class Reconciler:
         for result in each(lambda view: self._namespace(view, context), views):
             held.update(result.held)
             plans.update(result.plans)
+            widths.update(result.widths)
             moments += result.moments
             restored = restored or result.restored
         self.instruments.set_held(dict(held))
         self.instruments.set_plans(plans)
+        self.instruments.set_widths(widths)
         self._export_alerts(context)
         self.passes += 1
         self.last_error = None
@@ -171,7 +175,9 @@ class Reconciler:
         """The forecast of each zone with a Job or CronJob to plan: one request a zone a pass."""
         if self.forecasts is None:
             return {}
-        zones = {view.zone for view in views if view.zone and any(w.kind in (kinds.JOB, kinds.CRONJOB) for w in view.workloads)}
+        zones = {view.zone for view in views if view.zone and any(
+            w.kind in (kinds.JOB, kinds.CRONJOB) or elastic_work.opted_in(view.annotations, w.annotations)
+            for w in view.workloads)}
         found = {}
         for zone in sorted(zones):
             forecast = self.forecasts.forecast(zone, now)
@@ -232,7 +238,12 @@ class Reconciler:
                     result.moments.append(decision.plan.release_at)
                 if decision.plan is not None and decision.plan.until is not None:
                     result.moments.append(decision.plan.until)
-                if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START):
+                if decision.elastic is not None:
+                    result.widths[(view.name, workload.kind.name, workload.name)] = decision.elastic.width_now
+                    change = decision.elastic.next_change(context.now)
+                    if change is not None:
+                        result.moments.append(change)
+                if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START, Verb.RESIZE):
                     outcome = self.executor.apply(decision)
                     if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:
                         fresh = self._reread(workload)

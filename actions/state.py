@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
@@ -23,6 +23,7 @@ class Action(StrEnum):
     SCALE_DOWN = "scale-down"
     MIGRATE = "migrate"
     SCALE_UP = "scale-up"  # on-green: the Low alert widens a service
+    ELASTIC = "elastic"  # its width follows its schedule (elastic.py), hour by hour
 
 
 ACTIONS = tuple(action.value for action in Action)
@@ -42,13 +43,19 @@ class HoldState:
     alert: str  # fingerprint@startsAt of the alert that caused it
     zone: str = ""
     target_zone: str = ""  # migrate: where the workload was sent
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # elastic: the work done (hours of one replica) up to `accounted_at`, at the width applied since
+    work_done: float = 0.0
+    accounted_at: float | None = None
 
     def encode(self) -> str:
-        return json.dumps({
+        record: dict[str, Any] = {
             "version": 1, "action": self.action, "original": dict(self.original), "applied": dict(self.applied),
             "since": _iso(self.since), "alert": self.alert, "zone": self.zone, "targetZone": self.target_zone,
-        }, sort_keys=True, separators=(",", ":"))
+        }
+        if self.accounted_at is not None:
+            record["workDone"] = round(self.work_done, 6)
+            record["accountedAt"] = _iso(self.accounted_at)
+        return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
 def decode(text: str) -> HoldState:
@@ -68,9 +75,14 @@ def decode(text: str) -> HoldState:
         raise StateError("state annotation's original and applied fields do not match")
     if not all(isinstance(key, str) and key.startswith("/") for key in original):
         raise StateError("state annotation's fields are not JSON pointers")
+    work_done = record.get("workDone", 0.0)
+    if not isinstance(work_done, (int, float)) or isinstance(work_done, bool) or not work_done >= 0:
+        raise StateError("state annotation's workDone is not a number of hours")
+    accounted = record.get("accountedAt")
     return HoldState(
         action=action, original=original, applied=applied, since=_parse_time(record.get("since")),
         alert=str(record.get("alert", "")), zone=str(record.get("zone", "")), target_zone=str(record.get("targetZone", "")),
+        work_done=float(work_done), accounted_at=_parse_time(accounted) if accounted is not None else None,
     )
 
 

@@ -71,6 +71,11 @@ ANNOTATION_STATE = "gridshift.io/state"
 ANNOTATION_DURATION = "gridshift.io/duration"
 ANNOTATION_DEADLINE = "gridshift.io/deadline"
 ANNOTATION_START = "gridshift.io/start"
+# Elastic work (gridshift additions, docs/actions.md "Elastic work"): how throughput grows with
+# width (`linear` or the marginal capacity of each added replica), and the replica-hours a worker
+# Deployment or StatefulSet must deliver by its deadline.
+ANNOTATION_SCALING = "gridshift.io/scaling"
+ANNOTATION_WORK = "gridshift.io/work"
 # Bookkeeping gridshift writes itself: the alert a max-delay restore was for (not held again for it),
 # and a Job's time held by its earlier holds (its max-delay is a budget over all of them).
 ANNOTATION_RELEASED = "gridshift.io/released"
@@ -98,3 +103,4 @@ ACTIVE_ALERTS = f"{PREFIX}_active_alerts"
 # Plans (gridshift additions, docs/metrics.md).
 PLANNED_RELEASE = f"{PREFIX}_planned_release_timestamp_seconds"
 PLANNED_INTENSITY = f"{PREFIX}_planned_intensity_grams_per_kwh"
+PLANNED_REPLICAS = f"{PREFIX}_planned_replicas"

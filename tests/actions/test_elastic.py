@@ -103,3 +103,15 @@ def test_scaling_profiles_read_as_written() -> None:
     with pytest.raises(ScalingError, match="below min-replicas"):
         elastic.schedule(forecast_of("emaps_hourly_DE_2022-06-01_2022-06-30.csv", count=30),
                          ElasticWork(1.0, 3, 2, 0.0 + 10 * HOUR, Scaling.linear(2)), 0.0)
+
+
+def test_the_work_done_survives_the_state_annotation_and_a_bad_count_is_refused() -> None:
+    from gridshift.actions.state import HoldState, StateError, decode
+    state = HoldState("elastic", {"/spec/replicas": 3}, {"/spec/replicas": 4}, since=1_700_000_000.0, alert="",
+                      work_done=12.5, accounted_at=1_700_003_600.0)
+    again = decode(state.encode())
+    assert again.work_done == 12.5 and again.accounted_at == 1_700_003_600.0
+    for bad in ('-1', '"ten"', 'true'):
+        text = state.encode().replace('"workDone":12.5', f'"workDone":{bad}')
+        with pytest.raises(StateError, match="workDone"):
+            decode(text)

@@ -1,0 +1,151 @@
+"""Elastic work (issue 18, docs/actions.md "Elastic work"): the action service exactly as deployed,
+the Kubernetes API emulated (kmock), the exporter's forecast replaying four real days of Electricity
+Maps' hourly DE intensity (June 2022) from the test clock on; the widths checked hour by hour
+against the greedy schedule of the work left."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gridshift import names
+from gridshift.actions.elastic import Scaling, greedy
+from tests.actions.conftest import START, iso
+from tests.actions.test_plans import VALUES, ZONE
+
+HOUR = 3600.0
+WORKERS = {names.ANNOTATION_ACTION: "elastic", names.ANNOTATION_ZONE: ZONE, names.ANNOTATION_MAX_DELAY: "24h",
+           names.ANNOTATION_MIN_REPLICAS: "1", names.ANNOTATION_MAX_REPLICAS: "4", names.ANNOTATION_WORK: "36h"}
+
+
+@pytest.fixture
+def elastic(make_service, exporter, alertmanager):
+    exporter.forecast[ZONE] = [(START + i * HOUR, value) for i, value in enumerate(VALUES)]
+    return make_service({"exporter_url": exporter.url, "alertmanager_url": alertmanager.url, "workers": 1})
+
+
+def replicas(cluster, kind: str, namespace: str, name: str, field: str = "replicas") -> int:
+    return cluster.get(kind, namespace, name)["spec"][field]
+
+
+def test_a_worker_pool_runs_wide_in_green_hours_and_is_restored_when_its_work_is_done(elastic, cluster, clock):
+    cluster.namespace("render", WORKERS)
+    cluster.deployment("render", "workers", replicas=3)
+    labels = {"namespace": "render", "kind": "Deployment", "workload": "workers"}
+    left, widths = 36.0, []
+    for hour in range(25):
+        elastic.reconcile()
+        width = replicas(cluster, "Deployment", "render", "workers")
+        if left <= 1e-9:
+            break
+        expected, _, feasible = greedy(VALUES[hour:24], left, Scaling.linear(4), 1, 4)
+        assert feasible and width == expected[0], f"hour {hour}"
+        assert elastic.metric(names.PLANNED_REPLICAS, **labels) == width
+        state = cluster.state("Deployment", "render", "workers")
+        assert state["action"] == "elastic" and state["original"] == {"/spec/replicas": 3}
+        widths.append(width)
+        left -= width
+        clock.advance(HOUR)
+    assert sum(widths) >= 36 and len(widths) <= 24  # the work delivered by the deadline
+    assert replicas(cluster, "Deployment", "render", "workers") == 3  # restored exactly
+    assert names.ANNOTATION_STATE not in cluster.annotations("Deployment", "render", "workers")
+    at_own_width = 3 * sum(VALUES[:12])  # the same 36 replica-hours at 3 replicas from now
+    assert sum(w * v for w, v in zip(widths, VALUES)) < at_own_width
+    reasons = {e["reason"] for e in cluster.events("render", "workers")}
+    assert {"GridshiftHeld", "GridshiftResized", "GridshiftRestored"} <= reasons
+    entries = elastic.decisions(namespace="render")
+    assert entries[0]["decision"] == "restore" and "its work is done" in entries[0]["reason"]
+    resized = [e for e in entries if e["decision"] in ("hold", "resize")]
+    assert resized and all(e["elastic"]["width"] == e["after"]["/spec/replicas"] for e in resized)
+
+
+def test_a_job_is_sized_from_its_completions_and_restored_when_it_finishes(elastic, cluster, clock):
+    cluster.namespace("train", {names.ANNOTATION_ZONE: ZONE})
+    annotations = {names.ANNOTATION_ACTION: "elastic", names.ANNOTATION_MIN_REPLICAS: "0",
+                   names.ANNOTATION_MAX_REPLICAS: "4", names.ANNOTATION_DURATION: "8h",
+                   names.ANNOTATION_SCALING: "1,0.9,0.8,0.7", names.ANNOTATION_DEADLINE: iso(START + 20 * HOUR)}
+    cluster.job("train", "sweep", parallelism=2, annotations=annotations, status={"active": 2, "succeeded": 1})
+    elastic.reconcile()
+    work_left = 8.0 * 3 / 4  # 1 of 4 completions done
+    expected, _, _ = greedy(VALUES[:20], work_left, Scaling((1, 0.9, 0.8, 0.7)), 0, 4)
+    assert expected[0] == 0 and replicas(cluster, "Job", "train", "sweep", "parallelism") == 0  # dirty now: waits
+    cluster.set("Job", "train", "sweep", lambda job: job["status"].update(
+        succeeded=4, conditions=[{"type": "Complete", "status": "True"}]))
+    clock.advance(HOUR)
+    elastic.reconcile()
+    assert replicas(cluster, "Job", "train", "sweep", "parallelism") == 2
+    assert "the Job has finished" in elastic.decisions(namespace="train")[0]["reason"]
+    assert names.ANNOTATION_STATE not in cluster.annotations("Job", "train", "sweep")
+
+
+def test_an_opt_out_restores_the_width_the_team_set(elastic, cluster, clock):
+    cluster.namespace("render", WORKERS)
+    cluster.deployment("render", "workers", replicas=3)
+    hour = next(h for h in range(24) if greedy(VALUES[h:24], 36.0 - 0, Scaling.linear(4), 1, 4)[0][0] != 3)
+    clock.advance(hour * HOUR)
+    elastic.reconcile()
+    assert replicas(cluster, "Deployment", "render", "workers") != 3
+    cluster.set("Namespace", None, "render", lambda ns: ns["metadata"]["annotations"].update(
+        {names.ANNOTATION_ACTION: "none"}))
+    elastic.reconcile()
+    assert replicas(cluster, "Deployment", "render", "workers") == 3
+    assert names.ANNOTATION_STATE not in cluster.annotations("Deployment", "render", "workers")
+
+
+def test_without_a_forecast_elastic_work_keeps_or_gets_back_its_own_width(elastic, cluster, exporter, clock):
+    cluster.namespace("render", WORKERS)
+    cluster.deployment("render", "workers", replicas=3)
+    hour = next(h for h in range(24) if greedy(VALUES[h:24], 36.0, Scaling.linear(4), 1, 4)[0][0] != 3)
+    clock.advance(hour * HOUR)
+    elastic.reconcile()
+    assert replicas(cluster, "Deployment", "render", "workers") != 3
+    exporter.forecast.pop(ZONE)
+    elastic.reconcile()
+    assert replicas(cluster, "Deployment", "render", "workers") == 3
+    assert "no forecast for zone DE" in elastic.decisions(namespace="render")[0]["reason"]
+
+
+@pytest.mark.parametrize("annotations,said", [
+    ({names.ANNOTATION_MAX_REPLICAS: None}, "elastic needs gridshift.io/max-replicas"),
+    ({names.ANNOTATION_SCALING: "1,2,3,4"}, "cannot add more than the one before"),
+    ({names.ANNOTATION_SCALING: "fast"}, "neither 'linear' nor"),
+    ({names.ANNOTATION_WORK: None}, "needs gridshift.io/work"),
+    ({names.ANNOTATION_WORK: "lots"}, "gridshift.io/work"),
+])
+def test_elastic_annotations_that_cannot_be_used_leave_the_workload_as_it_is(elastic, cluster, annotations, said):
+    given = {**WORKERS, **annotations}
+    cluster.namespace("render", {k: v for k, v in given.items() if v is not None})
+    cluster.deployment("render", "workers", replicas=3)
+    before = cluster.rv("Deployment", "render", "workers")
+    elastic.reconcile()
+    assert cluster.rv("Deployment", "render", "workers") == before  # nothing written
+    [decision] = elastic.decisions(namespace="render")
+    assert decision["decision"] == "skip" and said in decision["reason"]
+
+
+def test_a_workload_an_hpa_sizes_is_left_alone_and_says_so(elastic, cluster):
+    cluster.namespace("render", WORKERS)
+    cluster.deployment("render", "workers", replicas=3)
+    cluster.hpa("render", "workers", "workers")
+    before = cluster.rv("Deployment", "render", "workers")
+    elastic.reconcile()
+    assert cluster.rv("Deployment", "render", "workers") == before
+    [decision] = elastic.decisions(namespace="render")
+    assert "HPA workers sizes it: elastic leaves it alone" in decision["reason"]
+
+
+def test_the_state_counts_the_work_delivered_between_passes(elastic, cluster, clock):
+    cluster.namespace("render", WORKERS)
+    cluster.deployment("render", "workers", replicas=3)
+    plan, _, _ = greedy(VALUES[:24], 36.0, Scaling.linear(4), 1, 4)
+    change = next(h for h in range(1, 24) if plan[h] != plan[0])  # the first hour it runs at another width
+    elastic.reconcile()
+    first = cluster.state("Deployment", "render", "workers")
+    assert first["applied"] == {"/spec/replicas": plan[0]} and first["workDone"] == 0
+    clock.advance(change * HOUR)
+    elastic.reconcile()
+    state = cluster.state("Deployment", "render", "workers")
+    assert state["applied"] == {"/spec/replicas": plan[change]} and state["original"] == {"/spec/replicas": 3}
+    assert state["workDone"] == pytest.approx(plan[0] * change) and state["accountedAt"] == iso(START + change * HOUR)
+    assert json.loads(cluster.annotations("Deployment", "render", "workers")[names.ANNOTATION_STATE])["version"] == 1
