@@ -18,6 +18,7 @@ from gridshift.report import units
 from gridshift.report.collect import ReportData
 from gridshift.report.method import method_section
 from gridshift.report.plans import PlanRow, planned_against_actual
+from gridshift.report.widths import widths_over_time
 from gridshift.report.series import integral, mean
 from gridshift.report.timerange import iso
 
@@ -27,7 +28,7 @@ DECISION_ROWS = 50
 
 def write(data: ReportData, charts: Mapping[str, Path], folder: Path, *, seconds_taken: float) -> Path:
     (folder / JSON).write_text(json.dumps(figures_json(data, charts), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    text = "\n".join(_header(data, seconds_taken) + _summary(data) + _sections(data, charts) + _plans(data) + _decisions(data)
+    text = "\n".join(_header(data, seconds_taken) + _summary(data) + _sections(data, charts) + _plans(data) + _widths(data) + _decisions(data)
                      + method_section(data.sources) + _measured(data))
     path = folder / MARKDOWN
     path.write_text(text, encoding="utf-8")
@@ -38,7 +39,8 @@ def figures_json(data: ReportData, charts: Mapping[str, Path]) -> dict[str, Any]
     return {"namespace": data.namespace, "from": iso(data.span.start), "to": iso(data.span.end),
             "step_seconds": data.span.step, "prometheus": data.prometheus_url, "generated": iso(data.generated_at),
             "zones": list(data.zones), "figures": asdict(data.figures), "charts": sorted(p.name for p in charts.values()),
-            "plans": None if data.decisions is None else [row.as_dict() for row in _plan_rows(data)]}
+            "plans": None if data.decisions is None else [row.as_dict() for row in _plan_rows(data)],
+            "widths": None if data.decisions is None else [row.as_dict() for row in widths_over_time(data.decisions, data.span)]}
 
 
 def _plan_rows(data: ReportData) -> list[PlanRow]:
@@ -65,6 +67,26 @@ def _plans(data: ReportData) -> list[str]:
                      f"{'' if late is None else units.human(late, units.DURATION) if late >= 0 else '-' + units.human(-late, units.DURATION)} | "
                      f"{row.expected_grams_per_kwh:.0f} / {row.at_once_grams_per_kwh:.0f} | "
                      f"{_number(row.measured_grams_per_kwh, '')} |")
+    return lines + [""]
+
+
+def _widths(data: ReportData) -> list[str]:
+    """Elastic work: each workload's width over time, as the decision log recorded the changes."""
+    if data.decisions is None:
+        return []
+    rows = widths_over_time(data.decisions, data.span)
+    lines = ["## Elastic work: width over time", ""]
+    if not rows:
+        return lines + ["gridshift changed the width of no elastic workload of the namespace in the decisions the "
+                        "service kept.", ""]
+    lines += ["From the decision log: the width gridshift set at each change (the first, each resize, the restore to "
+              "its own width), and the time-weighted mean width over the range.", "",
+              "| workload | own width | mean width | changes | widths set (UTC) |", "|---|---|---|---|---|"]
+    for row in rows:
+        shown = ", ".join(f"{iso(t)[11:16]} {iso(t)[:10]}: {w}" for t, w in row.changes[:12])
+        more = f", and {len(row.changes) - 12} more" if len(row.changes) > 12 else ""
+        lines.append(f"| {row.kind} {row.name} | {row.own_width} | {row.mean_width():.2f} | {len(row.changes)} | "
+                     f"{shown}{more} |")
     return lines + [""]
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from gridshift import names
 from gridshift.actions.elastic import Scaling, greedy
+from gridshift.report.timerange import TimeRange
+from gridshift.report.widths import widths_over_time
 from tests.actions.conftest import START, iso
 from tests.actions.test_plans import VALUES, ZONE
 
@@ -58,6 +60,11 @@ def test_a_worker_pool_runs_wide_in_green_hours_and_is_restored_when_its_work_is
     assert entries[0]["decision"] == "restore" and "its work is done" in entries[0]["reason"]
     resized = [e for e in entries if e["decision"] in ("hold", "resize")]
     assert resized and all(e["elastic"]["width"] == e["after"]["/spec/replicas"] for e in resized)
+    # gridshift report's width over time, from the service's own log
+    [row] = widths_over_time(entries, TimeRange(START, START + 24 * HOUR, 600.0))
+    set_widths = [widths[0]] + [b for a, b in zip(widths, widths[1:]) if a != b] + [3]
+    assert row.own_width == 3 and [w for _, w in row.changes] == set_widths
+    assert row.mean_width() == pytest.approx(sum(widths) / 24)
 
 
 def test_a_job_is_sized_from_its_completions_and_restored_when_it_finishes(elastic, cluster, clock):
