@@ -75,7 +75,7 @@ def main() -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(rows_text(rows))
         print(f"rows in {out}")
-    print(report.by_trace(rows, ["batch", "training"]))
+    print_summary(rows)
     before = json.loads(args.before.read_text()) if args.before else None
     if args.docs:
         write_docs(rows, before, args.data or DATA)
@@ -120,9 +120,17 @@ def one_trace(path: Path, *, zone: str | None = None, out: Path | None = None, d
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(rows_text(rows))
         print(f"rows in {out}")
-    print(report.by_trace(rows, ["batch", "training"]))
+    print_summary(rows)
     print(f"took {time.perf_counter() - began:.0f} s")
     return 0
+
+
+def print_summary(rows: list[dict[str, Any]]) -> None:
+    """The jobs' table, and the elastic one when the rows have elastic work."""
+    if any(r["workload"] in ("batch", "training") for r in rows):
+        print(report.by_trace(rows, ["batch", "training"]))
+    if any(r["workload"] == "elastic" for r in rows):
+        print(report.elastic(rows))
 
 
 def rows_text(rows: list[dict[str, Any]]) -> str:
@@ -165,6 +173,8 @@ def section(every: list[dict[str, Any]], before: list[dict[str, Any]] | None) ->
     parts = [
         "### Plans (issue 17): share of the oracle's saving, per trace and workload (slack 6-48 h, lengths 1-48 h)\n",
         report.plans(every),
+        "\n### Elastic work (issue 18): saved against one replica from arrival (share of the elastic oracle's saving), "
+        "every length and slack pooled\n", report.elastic(every),
         "\n### Batch and training jobs (slack 6-48 h, lengths 1-48 h), per trace\n", report.by_trace(every, ["batch", "training"]),
         "\n### By deadline slack: batch (CronJob start deferred)\n", report.by_slack(rows, "batch"),
         "\n### By deadline slack: training (paused and resumed from a checkpoint)\n", report.by_slack(rows, "training"),

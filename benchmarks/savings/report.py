@@ -23,6 +23,12 @@ LABELS = {
     "gridshift-plan-persistence": "gridshift plan (persistence forecast)",
     "gridshift-plan-forecast": "gridshift plan (gridshift's forecaster)",
     "oracle": "oracle",
+    "elastic-agnostic": "elastic, one replica from arrival",
+    "elastic-suspend-resume": "elastic suspend-resume (one replica, true trace)",
+    "elastic-best-static": "elastic best static width (true trace)",
+    "gridshift-elastic-perfect": "gridshift elastic (perfect forecast)",
+    "gridshift-elastic-forecast": "gridshift elastic (gridshift's forecaster)",
+    "elastic-oracle": "elastic oracle",
 }
 SHIFTING = ("static-threshold", "gridshift-absolute", "gridshift-relative", "gridshift-relative-perfect",
             "gridshift-plan-perfect", "gridshift-plan-persistence", "gridshift-plan-forecast")
@@ -135,6 +141,40 @@ def plans(rows: Sequence[Row]) -> str:
     return table(["trace", "workload", "oracle saves", "static threshold + defer", "plan, perfect forecast (of oracle)",
                   "plan, persistence (of oracle)", "plan, gridshift's forecaster (of oracle)", "deadlines missed (plans)",
                   "changes per job (forecaster)"], lines)
+
+
+ELASTIC = ("elastic-suspend-resume", "elastic-best-static", "gridshift-elastic-perfect", "gridshift-elastic-forecast")
+
+
+def elastic(rows: Sequence[Row]) -> str:
+    """Issue 18's bar, per trace (every job length and slack pooled): each elastic policy's saving
+    against carbon-agnostic at one replica (and its share of the elastic oracle's), gridshift's
+    schedule against suspend-resume and the best static width, its changes and missed deadlines."""
+    found = totals(rows, lambda r: (r["trace"], r["policy"]), lambda r: r["workload"] == "elastic")
+    lines = []
+    for trace in traces(rows):
+        oracle = found.get((trace, "elastic-oracle"))
+        if oracle is None:
+            continue
+        got = {p: found.get((trace, p)) for p in ELASTIC}
+        forecast = got["gridshift-elastic-forecast"] or got["gridshift-elastic-perfect"]
+        lines.append([trace, percent(oracle.oracle_saving),
+                      *(f"{percent(t.saving)} ({percent(t.of_oracle, 0)})" if t else "n/a" for t in got.values()),
+                      *(percent(_against(got["gridshift-elastic-perfect"], got[base])) for base in
+                        ("elastic-suspend-resume", "elastic-best-static")),
+                      str(sum(t.missed for t in got.values() if t)),
+                      f"{forecast.actions_per_job:.2f}" if forecast else "n/a"])
+    return table(["trace", "elastic oracle saves", "suspend-resume (of oracle)", "best static width (of oracle)",
+                  "gridshift, perfect forecast (of oracle)", "gridshift, its forecaster (of oracle)",
+                  "gridshift perfect vs suspend-resume", "gridshift perfect vs best static", "deadlines missed",
+                  "width changes per job (forecaster)"], lines)
+
+
+def _against(policy: Totals | None, base: Totals | None) -> float | None:
+    """The share of `base`'s carbon that `policy` avoids on the same jobs."""
+    if policy is None or base is None or base.grams <= 0:
+        return None
+    return 1 - policy.grams / base.grams
 
 
 def by_slack(rows: Sequence[Row], kind: str) -> str:

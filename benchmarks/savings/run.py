@@ -22,7 +22,7 @@ from typing import Any
 
 from gridshift.recordings import shared_data_dir
 
-from benchmarks.savings import alerting, baselines, forecasts
+from benchmarks.savings import alerting, baselines, elastic, forecasts
 from benchmarks.savings.cluster import Outcome, simulate
 from benchmarks.savings.grid import DAY, Grid
 from benchmarks.savings.workloads import JobRun, JobSpec, ServiceSpec, arrivals
@@ -45,7 +45,7 @@ RELATIVE_QUANTILE = 0.5  # docs/examples/gridshift.yaml: high: p50 (p75 saved le
 GRIDSHIFT_POLICIES = ("gridshift-absolute", "gridshift-relative", "gridshift-relative-perfect")
 # The planner (issue 17) on three forecasts: the trace itself, persistence, gridshift's forecaster walk-forward.
 PLAN_POLICIES = ("gridshift-plan-perfect", "gridshift-plan-persistence", "gridshift-plan-forecast")
-POLICIES = ("carbon-agnostic", "static-threshold", *GRIDSHIFT_POLICIES, *PLAN_POLICIES, "oracle")
+POLICIES = ("carbon-agnostic", "static-threshold", *GRIDSHIFT_POLICIES, *PLAN_POLICIES, "oracle", *elastic.POLICIES)
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,9 @@ def thresholds(grid: Grid, quantile: float = RELATIVE_QUANTILE) -> dict[str, tup
 
 
 def plan_source(policy: str, grid: Grid, path: Path) -> forecasts.Source:
-    if policy == "gridshift-plan-perfect":
+    if policy.endswith("-perfect"):
         return forecasts.PerfectForecast(grid)
-    if policy == "gridshift-plan-persistence":
+    if policy.endswith("-persistence"):
         return forecasts.PersistenceForecast(grid)
     return forecasts.walk_forward(grid, path)
 
@@ -133,6 +133,24 @@ def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: Servi
         source = plan_source(policy, grid, path)
         outcome = simulate(grid, plan_episodes(grid, source), specs, service, forecasts=source)
         rows += _simulated_rows(label, policy, grid, specs, outcome, reference)
+    if any(p in policies for p in elastic.POLICIES):
+        rows += elastic_rows(label, grid, path, policies)
+    return rows
+
+
+def elastic_rows(label: str, grid: Grid, path: Path, policies: Sequence[str]) -> list[Row]:
+    """Rows of workload `elastic` (benchmarks/savings/elastic.py), one per job length, slack and policy."""
+    rows = []
+    sources = {p: plan_source(p, grid, path) for p in elastic.PLANNED if p in policies}
+    for spec in elastic.specs():
+        agnostic = elastic.runs(grid, spec, "elastic-agnostic")
+        oracle = elastic.runs(grid, spec, "elastic-oracle")
+        for policy in (p for p in elastic.POLICIES if p in policies):
+            found = elastic.runs(grid, spec, policy, sources.get(policy))
+            rows.append(Row(label, policy, "elastic", spec.hours, spec.slack_hours, len(found),
+                            sum(r.grams for r in found), sum(r.grams for r in agnostic), sum(r.grams for r in oracle),
+                            sum(r.missed for r in found), sum(r.actions for r in found), 0,
+                            sum(r.kwh for r in found)))
     return rows
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Protocol
 
 from croniter import croniter
 
@@ -85,17 +86,26 @@ class ServiceSpec:
         return f"service-{self.replicas}-floor-{self.floor}"
 
 
+class Window(Protocol):
+    """What a run's deadline is made of: its work at its own width, and its slack."""
+
+    @property
+    def hours(self) -> float: ...
+
+    @property
+    def slack_hours(self) -> float: ...
+
+
 @dataclass
-class JobRun:
+class Run:
     """One job from arrival to completion, as one policy ran it."""
 
-    spec: JobSpec
+    spec: Window
     arrival: float
     grams: float = 0.0
     kwh: float = 0.0
     finished: float | None = None
-    restarts: int = 0  # suspended while running without a checkpoint: work lost
-    actions: int = 0  # changes made to it (holds and restores)
+    actions: int = 0  # changes made to it (holds and restores; an elastic job's width changes)
 
     @property
     def deadline(self) -> float:
@@ -104,6 +114,12 @@ class JobRun:
     @property
     def missed(self) -> bool:
         return self.finished is None or self.finished > self.deadline + 1e-6
+
+
+@dataclass
+class JobRun(Run):
+    spec: JobSpec
+    restarts: int = 0  # suspended while running without a checkpoint: work lost
 
 
 @dataclass

@@ -18,7 +18,7 @@ from gridshift.recordings import REPO_DATA_DIR
 ROOT = Path(__file__).resolve().parents[2]
 CARBONCAST_DE = REPO_DATA_DIR / "forecast" / "DE_lifecycle_emissions_2021-06-01_2021-07-14.csv"
 EMAPS_DE = REPO_DATA_DIR / "intensity" / "emaps_hourly_DE_2022-06-01_2022-06-30.csv"
-WORKLOADS = {"batch", "training", "restart", "service"}
+WORKLOADS = {"batch", "training", "restart", "service", "elastic"}
 
 
 def savings(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
