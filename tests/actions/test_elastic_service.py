@@ -156,3 +156,43 @@ def test_the_state_counts_the_work_delivered_between_passes(elastic, cluster, cl
     assert state["applied"] == {"/spec/replicas": plan[change]} and state["original"] == {"/spec/replicas": 3}
     assert state["workDone"] == pytest.approx(plan[0] * change) and state["accountedAt"] == iso(START + change * HOUR)
     assert json.loads(cluster.annotations("Deployment", "render", "workers")[names.ANNOTATION_STATE])["version"] == 1
+
+
+def _first_change(widths: list[int]) -> int:
+    return next(h for h in range(1, len(widths)) if widths[h] != widths[0])
+
+
+@pytest.mark.parametrize("status", [409, 500, 503])
+def test_a_refused_resize_changes_nothing_and_loses_no_work(elastic, cluster, clock, k8s, status):
+    cluster.namespace("render", WORKERS)
+    cluster.deployment("render", "workers", replicas=3)
+    plan, _, _ = greedy(VALUES[:24], 36.0, Scaling.linear(4), 1, 4)
+    change = _first_change(plan)
+    elastic.reconcile()
+    clock.advance(change * HOUR)
+    held = cluster.get("Deployment", "render", "workers")
+    fault = k8s.inject("PATCH", "deployments", name="workers", status=status)
+    elastic.reconcile()
+    assert fault.hits == 1
+    if status == 409:  # re-read and applied once in the same pass
+        assert replicas(cluster, "Deployment", "render", "workers") == plan[change]
+    else:  # nothing written; the next pass applies it, with the work counted from the first width
+        assert cluster.get("Deployment", "render", "workers") == held
+        failed = elastic.decisions(namespace="render")[0]
+        assert failed["decision"] == "resize" and failed["result"] == "failed" and str(status) in failed["reason"]
+        elastic.reconcile()
+    state = cluster.state("Deployment", "render", "workers")
+    assert state["applied"] == {"/spec/replicas": plan[change]} and state["original"] == {"/spec/replicas": 3}
+    assert state["workDone"] == pytest.approx(plan[0] * change)
+
+
+def test_a_statefulset_of_workers_is_sized_and_restored_the_same_way(elastic, cluster, clock):
+    cluster.namespace("crawl", WORKERS)
+    cluster.statefulset("crawl", "crawler", replicas=3)
+    plan, _, _ = greedy(VALUES[:24], 36.0, Scaling.linear(4), 1, 4)
+    elastic.reconcile()
+    assert replicas(cluster, "StatefulSet", "crawl", "crawler") == plan[0]
+    cluster.set("Namespace", None, "crawl", lambda ns: ns["metadata"]["annotations"].pop(names.ANNOTATION_ACTION))
+    elastic.reconcile()
+    assert replicas(cluster, "StatefulSet", "crawl", "crawler") == 3
+    assert names.ANNOTATION_STATE not in cluster.annotations("StatefulSet", "crawl", "crawler")
