@@ -290,11 +290,12 @@ def decide(namespace: NamespaceView, workload: Workload, context: Context) -> De
             return _start(base, workload, f"started at once: annotation unusable ({error})")
         return Decision(Verb.SKIP, reason=f"left alone: {error}", **base)
     refusal = _not_opted_in(namespace, policy, context)
-    if policy.action == Action.ELASTIC or (state is not None and state.action == Action.ELASTIC):
-        return _elastic(base, namespace, workload, policy, state, refusal, context)
+    waits = jobs.waits_for_start(workload.kind, workload.obj, workload.annotations)
+    if (policy.action == Action.ELASTIC and not waits) or (state is not None and state.action == Action.ELASTIC):
+        return _elastic(base, namespace, workload, policy, state, refusal, context)  # started first, if it waits
     if state is not None:
         return _while_held(base, namespace, workload, policy, state, holder_kind, holder, refusal, context)
-    if jobs.waits_for_start(workload.kind, workload.obj, workload.annotations):
+    if waits:
         return _arrival(base, namespace, workload, policy, refusal, context)
     if refusal is not None:
         return None

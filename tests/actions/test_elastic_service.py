@@ -196,3 +196,20 @@ def test_a_statefulset_of_workers_is_sized_and_restored_the_same_way(elastic, cl
     elastic.reconcile()
     assert replicas(cluster, "StatefulSet", "crawl", "crawler") == 3
     assert names.ANNOTATION_STATE not in cluster.annotations("StatefulSet", "crawl", "crawler")
+
+
+def test_an_elastic_job_created_suspended_is_started_at_its_window_then_sized(elastic, cluster, clock):
+    from tests.actions.test_plans import greenest_hour, waiting_job
+    cluster.namespace("train", {**WORKERS, names.ANNOTATION_MIN_REPLICAS: "0", names.ANNOTATION_DURATION: "1h"})
+    waiting_job(cluster, "train", "sweep")
+    elastic.reconcile()
+    best = greenest_hour(0, 24)
+    assert cluster.get("Job", "train", "sweep")["spec"]["suspend"] is True  # waits for its window, not stranded
+    assert elastic.decisions(namespace="train")[0]["decision"] == "wait"
+    clock.advance(best * HOUR)
+    elastic.reconcile()
+    job = cluster.get("Job", "train", "sweep")
+    assert job["spec"]["suspend"] is False
+    cluster.set("Job", "train", "sweep", lambda j: j.__setitem__("status", {"active": 1}))
+    elastic.reconcile()  # running now: its width follows the schedule
+    assert elastic.decisions(namespace="train")[0]["action"] == "elastic"
