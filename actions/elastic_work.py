@@ -27,15 +27,14 @@ from gridshift import names
 from gridshift.actions import jobs, kinds
 from gridshift.actions.elastic import ElasticWork, Scaling
 from gridshift.actions.kinds import Kind, get_path
-from gridshift.actions.state import HoldState
+from gridshift.actions.planner import HOUR
+from gridshift.actions.state import Action, HoldState
 
-ELASTIC = "elastic"
 ELASTIC_KINDS = (kinds.JOB, kinds.DEPLOYMENT, kinds.STATEFULSET)
-HOUR = 3600.0
 
 
 def opted_in(namespace: Mapping[str, str], workload: Mapping[str, str]) -> bool:
-    return {**namespace, **workload}.get(names.ANNOTATION_ACTION, "").strip() == ELASTIC
+    return {**namespace, **workload}.get(names.ANNOTATION_ACTION, "").strip() == Action.ELASTIC
 
 
 def refusal(kind: Kind, obj: Mapping[str, Any], *, hpa: Mapping[str, Any] | None,

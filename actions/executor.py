@@ -118,25 +118,23 @@ class Executor:
 
     def _start(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
         """Start a Job that waited suspended for its window: nothing to restore later, so no state."""
-        before = {pointer: get_path(obj, pointer) for pointer in decision.changes}
-        preview = f"set {_show(decision.changes)}"
-        if self.dry_run == "client":
-            return Outcome(Result.DRY_RUN, f"would {preview}", before, decision.changes, dry_run="client")
-        updated = self._patch(kind, decision, [*_guard(obj), *_set_fields(decision.changes)])
-        note = self._event(updated, kind, "GridshiftStarted", decision.reason)
-        return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
+        return self._set(decision, kind, obj, [], "GridshiftStarted")
 
     def _resize(self, decision: Decision, kind: Kind, obj: Mapping[str, Any], state: HoldState) -> Outcome:
         """Elastic: the width its schedule gives now, and the state that records it (the same
         original, the new width applied, the work done so far), in one guarded patch."""
+        return self._set(decision, kind, obj, [{"op": "add", "path": STATE_POINTER, "value": state.encode()}],
+                         "GridshiftResized")
+
+    def _set(self, decision: Decision, kind: Kind, obj: Mapping[str, Any], also: list[dict[str, Any]],
+             event: str) -> Outcome:
+        """The decision's fields (and `also`) in one guarded patch, and an Event `event` saying why."""
         before = {pointer: get_path(obj, pointer) for pointer in decision.changes}
         preview = f"set {_show(decision.changes)}"
         if self.dry_run == "client":
             return Outcome(Result.DRY_RUN, f"would {preview}", before, decision.changes, dry_run="client")
-        operations = [*_guard(obj), *_set_fields(decision.changes),
-                      {"op": "add", "path": STATE_POINTER, "value": state.encode()}]
-        updated = self._patch(kind, decision, operations)
-        note = self._event(updated, kind, "GridshiftResized", decision.reason)
+        updated = self._patch(kind, decision, [*_guard(obj), *_set_fields(decision.changes), *also])
+        note = self._event(updated, kind, event, decision.reason)
         return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
 
     def announce(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> None:

@@ -538,10 +538,11 @@ def _elastic(base: dict[str, Any], namespace: NamespaceView, workload: Workload,
     forecast = context.forecasts.get(namespace.zone or "")
     if refusal is None and forecast is None:
         refusal = f"no forecast for zone {namespace.zone or '(none)'}: it runs at its own width"
-    if refusal is None and (policy.action != Action.ELASTIC or policy.scaling is None or policy.max_replicas is None):
+    if refusal is None and policy.action != Action.ELASTIC:
         refusal = f"{names.ANNOTATION_ACTION} is no longer elastic"
     if refusal is not None:
         return _elastic_end(base, workload, state, refusal)
+    # effective_policy reads both for an elastic action, or refuses it
     assert forecast is not None and policy.scaling is not None and policy.max_replicas is not None
     try:
         need = elastic_work.needs(workload.kind, workload.obj, state, scaling=policy.scaling, now=context.now,

@@ -163,13 +163,9 @@ def _serve(grid: Grid, spec: ElasticSpec, kube: Any, reconciler: Any, now: list[
                                max(now[0] + 60.0, run.deadline)) if m is not None and m > now[0]]
         until = min(moments)
         if width > 0:
-            rate = PROFILE.throughput(width) / HOUR
-            seconds = min(until - now[0], left / rate)
-            run.grams += width * grid.grams(now[0], now[0] + seconds)
-            run.kwh += width * seconds / HOUR
-            left -= rate * seconds
-            until = now[0] + seconds
-            run.finished = until
+            left = _run_slot(grid, run, now[0], until - now[0], width, left)
+            assert run.finished is not None
+            until = run.finished  # earlier, when the work ends before the next pass
         now[0] = until
         if left <= 1e-9:
             job["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
@@ -177,7 +173,7 @@ def _serve(grid: Grid, spec: ElasticSpec, kube: Any, reconciler: Any, now: list[
 
 
 def _run_slot(grid: Grid, run: ElasticRun, moment: float, slot: float, width: int, left: float) -> float:
-    """Run `width` replicas for a slot (less, if the work ends inside it); the work left after."""
+    """Run `width` replicas for `slot` seconds (less, if the work ends inside them); the work left after."""
     if width == 0:
         return left
     rate = PROFILE.throughput(width) / HOUR  # work-hours per second
