@@ -65,6 +65,8 @@ def decode(text: str) -> HoldState:
         record = json.loads(text)
     except ValueError:
         raise StateError("state annotation is not JSON") from None
+    except RecursionError:  # json raises it, not ValueError, past ~1,000 levels: 2 KB is enough
+        raise StateError("state annotation is nested too deeply to be a state record") from None
     if not isinstance(record, dict) or record.get("version") != 1:
         raise StateError("state annotation has no version 1 record")
     action = record.get("action")
