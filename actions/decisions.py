@@ -41,7 +41,7 @@ class DecisionLog:
             said = f"pauses at {_iso(plan.until)}" if plan.run_now and plan.until else f"planned release {_iso(plan.release_at)}"
         if decision.elastic is not None and outcome.result == Result.SKIPPED:
             schedule = decision.elastic
-            change = schedule.next_change(self.clock())
+            change = schedule.next_change()
             said = f"{schedule.width_now} wide" + (f" until {_iso(change)}" if change is not None else "")
         signature = (decision.verb, outcome.result, said)
         with self._lock:
@@ -56,7 +56,7 @@ class DecisionLog:
                 "target_zone": decision.target_zone, "before": outcome.before, "after": outcome.after,
                 "dry_run": outcome.dry_run or None,  # client, or server (result dry_run: the API accepted it)
                 "plan": _plan(decision.plan),
-                "elastic": _elastic(decision.elastic, self.clock()),
+                "elastic": _elastic(decision.elastic),
             }
             self._entries.appendleft(entry)
         self.instruments.actions.labels(decision.namespace, decision.action or "none", outcome.result).inc()
@@ -73,11 +73,11 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _elastic(schedule: ElasticPlan | None, now: float) -> dict[str, Any] | None:
+def _elastic(schedule: ElasticPlan | None) -> dict[str, Any] | None:
     """The width now, when it next changes, and the schedule's first day slot by slot."""
     if schedule is None:
         return None
-    change = schedule.next_change(now)
+    change = schedule.next_change()
     per_day = max(1, int(86400 // schedule.slot_seconds))
     return {"width": schedule.width_now, "next_change": _iso(change) if change is not None else None,
             "slot_seconds": schedule.slot_seconds, "widths": list(schedule.widths[:per_day]),

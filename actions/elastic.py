@@ -8,7 +8,12 @@ least `min_replicas`; every further unit of work goes to the slot and width wher
 least carbon per unit of work (the slot's intensity over the marginal capacity of the replica
 added there), until the work is covered. For a profile whose marginal capacity does not rise
 (concave throughput) this is optimal; the last replica-slot chosen may be used in part (the
-work ends inside it). Pure: no clock, no I/O; re-planned at every pass from the work left.
+work ends inside it). Slots follow the forecast's steps (the first runs from now to the next
+step), so a pass made between two steps plans on the same hours as one made on a step; when
+the part-used replica-slot is the current one, the plan steps down by one replica inside it, at
+the moment that replica's share of the work is done. No change is planned less than
+`MIN_CHANGE_SECONDS` after another. Pure: no clock, no I/O; re-planned at every pass from the
+work left.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gridshift.actions.planner import EPSILON, HOUR, Forecast, Steps, clock, slot_seconds
+
+MIN_CHANGE_SECONDS = 900.0  # issue 18: a width changes no more often than every 15 minutes
 
 
 class ScalingError(ValueError):
@@ -75,17 +82,18 @@ class ElasticPlan:
     expected_grams_per_kwh: float  # mean forecast over the replica-hours planned
     feasible: bool  # the work fits before the deadline at max-replicas
     reason: str
+    starts: tuple[float, ...] = ()  # each slot's start (the first is now)
+    step_down_at: float | None = None  # inside the first slot: one replica fewer from then
 
     @property
     def width_now(self) -> int:
         return self.widths[0] if self.widths else 0
 
-    def next_change(self, now: float) -> float | None:
+    def next_change(self) -> float | None:
         """When the width next differs from now's: the moment to act again."""
-        for i, width in enumerate(self.widths[1:], start=1):
-            if width != self.width_now:
-                return now + i * self.slot_seconds
-        return None
+        if self.step_down_at is not None:
+            return self.step_down_at
+        return next((start for start, width in zip(self.starts[1:], self.widths[1:]) if width != self.width_now), None)
 
 
 def schedule(forecast: Forecast, work: ElasticWork, now: float, *, slot: float | None = None) -> ElasticPlan:
@@ -94,11 +102,13 @@ def schedule(forecast: Forecast, work: ElasticWork, now: float, *, slot: float |
         raise ScalingError(f"max-replicas {work.max_replicas} is below min-replicas {work.min_replicas} (or 1)")
     steps = Steps(forecast, now, max(work.deadline, now + HOUR) + HOUR, risk=0.0)
     slot = slot or slot_seconds(steps)
-    count = max(1, math.floor((work.deadline - now) / slot + EPSILON))
-    costs = [steps.mean(now + i * slot, now + (i + 1) * slot) for i in range(count)]
+    bounds = slot_bounds(steps, now, work.deadline, slot)
+    costs = [steps.mean(begin, end) for begin, end in zip(bounds, bounds[1:])]
+    lengths = [(end - begin) / slot for begin, end in zip(bounds, bounds[1:])]
     widths, used, feasible = greedy(costs, work.remaining_hours * HOUR / slot, work.scaling,
-                                    work.min_replicas, work.max_replicas)
+                                    work.min_replicas, work.max_replicas, lengths)
     expected = sum(c * u for c, u in zip(costs, used)) / sum(used) if sum(used) > 0 else costs[0]
+    widths[0], step_down_at = _first_slot(widths[0], used[0] / lengths[0], bounds[0], bounds[1], work.min_replicas)
     deadline = clock(work.deadline)
     if not feasible:
         reason = f"cannot finish by {deadline} even at {work.max_replicas} replicas: runs at the most"
@@ -108,26 +118,55 @@ def schedule(forecast: Forecast, work: ElasticWork, now: float, *, slot: float |
         greener = next((i for i, w in enumerate(widths) if w > work.min_replicas), None)
         reason = (f"holds at {widths[0]} until {clock(now + greener * slot)}, a greener stretch before {deadline}"
                   if greener is not None else f"{work.min_replicas} replicas cover the work by {deadline}")
-    return ElasticPlan(slot, tuple(widths), expected, feasible, reason)
+    return ElasticPlan(slot, tuple(widths), expected, feasible, reason, tuple(bounds[:-1]), step_down_at)
+
+
+def slot_bounds(steps: Steps, now: float, deadline: float, slot: float) -> list[float]:
+    """Now, the forecast's next step (a slot later when that is under MIN_CHANGE_SECONDS away, so
+    two changes are never closer), then a slot apart up to the deadline (at least one slot)."""
+    following = [start for start in steps.starts if start > now + EPSILON]
+    anchor = following[0] if following and following[0] - now < slot + EPSILON else now + slot
+    if anchor - now < MIN_CHANGE_SECONDS - EPSILON:
+        anchor += slot
+    bounds = [now, anchor]
+    while bounds[-1] + slot <= deadline + EPSILON:
+        bounds.append(bounds[-1] + slot)
+    return bounds
+
+
+def _first_slot(width: int, replicas: float, begin: float, end: float, min_replicas: int) -> tuple[int, float | None]:
+    """The width now and when to step down by one inside the first slot, when its last replica is
+    planned for part of it only (`replicas`: the slot's mean width planned): that part first, when
+    both parts are MIN_CHANGE_SECONDS or more, else the whole width (never less: the work planned
+    for now is not put off, so the deadline holds)."""
+    share = replicas - (width - 1)
+    if width <= min_replicas or share >= 1 - EPSILON:
+        return width, None
+    part = share * (end - begin)
+    if part < MIN_CHANGE_SECONDS - EPSILON or end - begin - part < MIN_CHANGE_SECONDS - EPSILON:
+        return width, None
+    return width, begin + part
 
 
 def greedy(costs: Sequence[float], work: float, scaling: Scaling, min_replicas: int,
-           max_replicas: int) -> tuple[list[int], list[float], bool]:
+           max_replicas: int, lengths: Sequence[float] | None = None) -> tuple[list[int], list[float], bool]:
     """Widths per slot covering `work` (in replica-slots at full capacity) at the least cost,
     with the replica-slots each slot uses (the last one chosen may be used in part) and whether
-    the work fits at all. Each slot's cost is per replica."""
+    the work fits at all. Each slot's cost is per replica; `lengths` are the slots' lengths in
+    slots (1 each unless given)."""
+    lengths = list(lengths) if lengths is not None else [1.0] * len(costs)
     widths = [min_replicas] * len(costs)
-    used = [float(min_replicas)] * len(costs)
-    left = work - len(costs) * scaling.throughput(min_replicas)
+    used = [min_replicas * length for length in lengths]
+    left = work - sum(lengths) * scaling.throughput(min_replicas)
     candidates = [(cost / scaling.marginal[min_replicas], i) for i, cost in enumerate(costs)
                   if min_replicas < max_replicas]
     heapq.heapify(candidates)
     while left > EPSILON and candidates:
         _, i = heapq.heappop(candidates)
-        added = scaling.marginal[widths[i]]
+        added = scaling.marginal[widths[i]] * lengths[i]
         share = min(1.0, left / added)
         widths[i] += 1
-        used[i] += share
+        used[i] += share * lengths[i]
         left -= added * share
         if widths[i] < max_replicas:
             heapq.heappush(candidates, (costs[i] / scaling.marginal[widths[i]], i))

@@ -97,11 +97,16 @@ class NeedsError(ValueError):
     """The work of an elastic workload cannot be known from what it says (with what is missing)."""
 
 
-def delivered(state: HoldState | None, kind: Kind, scaling: Scaling, now: float) -> float:
-    """The work done since gridshift first sized it: the state's count, and the applied width since."""
-    if state is None or state.accounted_at is None:
-        return 0.0
+def delivered(state: HoldState | None, kind: Kind, obj: Mapping[str, Any], scaling: Scaling, now: float) -> float:
+    """The work done: the state's count and the applied width since; before gridshift sizes a Job,
+    its own width since it started (status.startTime). A worker Deployment's work is counted from
+    the first sizing (its window opens then)."""
     assert kind.replicas is not None
+    if state is None or state.accounted_at is None:
+        started = jobs.moment((obj.get("status") or {}).get("startTime")) if kind is kinds.JOB else None
+        if started is None:
+            return 0.0
+        return scaling.throughput(width(kind, obj)) * max(0.0, now - started) / HOUR
     applied = state.applied.get(kind.replicas)
     rate = scaling.throughput(applied) if isinstance(applied, int) else 0.0
     return state.work_done + rate * max(0.0, now - state.accounted_at) / HOUR
@@ -117,7 +122,7 @@ def needs(kind: Kind, obj: Mapping[str, Any], state: HoldState | None, *, scalin
         raise NeedsError(f"an elastic {kind.name} needs {names.ANNOTATION_WORK}: the replica-hours it must deliver")
     since = state.since if state is not None else now
     due = deadline if deadline is not None else since + max_delay
-    return Needs(work / HOUR, delivered(state, kind, scaling, now), due,
+    return Needs(work / HOUR, delivered(state, kind, obj, scaling, now), due,
                  f"{work / HOUR:g} replica-hours by {'its deadline' if deadline is not None else 'max-delay'}")
 
 
@@ -133,7 +138,7 @@ def _job_needs(obj: Mapping[str, Any], state: HoldState | None, *, scaling: Scal
         done = total * min(1.0, succeeded / completions)
         progress = f"{succeeded} of {completions} completions done"
     else:
-        done = delivered(state, kinds.JOB, scaling, now)
+        done = delivered(state, kinds.JOB, obj, scaling, now)
         progress = f"{done:.1f} h of work done"
     if deadline is None:
         created = jobs.moment((obj.get("metadata") or {}).get("creationTimestamp")) or (state.since if state else now)

@@ -101,7 +101,7 @@ class Executor:
         now = self.clock()
         state = HoldState(action=decision.action, original=before, applied=dict(decision.changes), since=now,
                           alert=decision.alert, zone=decision.zone, target_zone=decision.target_zone,
-                          accounted_at=now if decision.elastic is not None else None)
+                          work_done=decision.work_done, accounted_at=now if decision.elastic is not None else None)
         # The state first: it creates the annotations map when there is none, so a change that is
         # itself an annotation (KEDA's paused-replicas) has a parent to be added to.
         operations = [*_guard(obj), *_annotate(obj, {names.ANNOTATION_STATE: state.encode()}), *_set_fields(decision.changes)]

@@ -259,6 +259,7 @@ class Decision:
     released: bool = False  # restore because max-delay passed: remember the alert
     plan: Plan | None = None  # when the work is planned to run, and why
     elastic: ElasticPlan | None = None  # elastic: its width schedule from now
+    work_done: float = 0.0  # elastic hold: hours of work done before gridshift first sizes it
 
 
 def protected_namespaces(configured: Sequence[str], release_namespace: str) -> frozenset[str]:
@@ -568,9 +569,10 @@ def _elastic(base: dict[str, Any], namespace: NamespaceView, workload: Workload,
         return Decision(verb, reason=f"planned: stays {current} wide: {text}", **common)
     changes = {pointer: schedule.width_now}
     reason = f"planned: {current} -> {schedule.width_now} wide: {text}"
+    done = elastic_work.delivered(state, workload.kind, workload.obj, policy.scaling, context.now)
     if state is None:
-        return Decision(Verb.HOLD, reason=reason, target=Target(workload.kind, workload.obj), changes=changes, **common)
-    done = elastic_work.delivered(state, workload.kind, policy.scaling, context.now)
+        return Decision(Verb.HOLD, reason=reason, target=Target(workload.kind, workload.obj), changes=changes,
+                        work_done=done, **common)
     resized = replace(state, applied=changes, work_done=done, accounted_at=context.now)
     return Decision(Verb.RESIZE, reason=reason, target=Target(workload.kind, workload.obj), changes=changes,
                     state=resized, alert=state.alert, **common)

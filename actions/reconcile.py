@@ -73,7 +73,7 @@ class Reconciler:
                  clock: Callable[[], float] = time.time) -> None:
         self.kube, self.book, self.settings, self.cluster = kube, book, settings, cluster
         self.forecasts = forecasts
-        self.planner = PlannerSettings(interruption_hours=settings.plan_interruption_hours,
+        self.planner = PlannerSettings(interruption_share=settings.plan_interruption_share,
                                        min_gain=settings.plan_min_gain, risk=settings.plan_risk)
         self.executor, self.decisions, self.instruments = executor, decisions, instruments
         self.protected, self.alertmanager, self.intensities, self.clock = protected, alertmanager, intensities, clock
@@ -240,7 +240,7 @@ class Reconciler:
                     result.moments.append(decision.plan.until)
                 if decision.elastic is not None:
                     result.widths[(view.name, workload.kind.name, workload.name)] = decision.elastic.width_now
-                    change = decision.elastic.next_change(context.now)
+                    change = decision.elastic.next_change()
                     if change is not None:
                         result.moments.append(change)
                 if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START, Verb.RESIZE):

@@ -74,7 +74,7 @@ def test_a_plan_runs_wide_in_the_green_hours_and_meets_the_deadline(hourly) -> N
     idle = [v for v, w in zip(values, plan.widths) if w == 0]
     assert max(wide) <= min(idle)  # every hour run at full width is no dirtier than any hour left idle
     assert plan.expected_grams_per_kwh < sum(values) / len(values)
-    assert plan.next_change(now) is None or plan.next_change(now) > now
+    assert plan.next_change() is None or plan.next_change() > now
 
 
 def test_the_floor_runs_every_hour(hourly) -> None:
@@ -115,3 +115,41 @@ def test_the_work_done_survives_the_state_annotation_and_a_bad_count_is_refused(
         text = state.encode().replace('"workDone":12.5', f'"workDone":{bad}')
         with pytest.raises(StateError, match="workDone"):
             decode(text)
+
+
+def test_a_pass_between_two_steps_plans_on_the_forecast_s_hours(hourly) -> None:
+    """Slots follow the forecast's steps: the first from now to the next step, then hour by hour,
+    so a pass at 10:20 weighs the same hours as one at 10:00 (not 10:20-11:20 blends)."""
+    start = hourly.slots[0].start
+    work = ElasticWork(remaining_hours=10.0, min_replicas=0, max_replicas=4, deadline=start + 24 * HOUR,
+                       scaling=Scaling.linear(4))
+    on_the_hour, between = schedule(hourly, work, start), schedule(hourly, work, start + 20 * 60)
+    assert between.starts[0] == start + 20 * 60
+    assert between.starts[1:] == on_the_hour.starts[1:] == tuple(start + h * HOUR for h in range(1, 24))
+
+
+def test_a_pass_just_before_a_step_does_not_change_twice_within_fifteen_minutes(hourly) -> None:
+    start = hourly.slots[0].start
+    now = start + HOUR - 5 * 60
+    plan = schedule(hourly, ElasticWork(8.0, 0, 4, start + 24 * HOUR, Scaling.linear(4)), now)
+    assert plan.starts[1] == start + 2 * HOUR  # 10:55 to 12:00: the 11:00 step would be 5 min after a change
+    change = plan.next_change()
+    assert change is None or change - now >= elastic.MIN_CHANGE_SECONDS
+
+
+@pytest.mark.parametrize("work,step_minutes", [(1.5, 30), (1.25, 15), (1.75, 45)])
+def test_the_replica_used_in_part_steps_down_inside_the_hour(hourly, work: float, step_minutes: int) -> None:
+    """The greedy schedule's last replica-slot is used in part. When that is the current hour the
+    plan runs one replica more for that part only, then steps down: the work is not done early in
+    a dirtier hour at the cost of a greener one."""
+    now = hourly.slots[0].start
+    plan = schedule(hourly, ElasticWork(work, 0, 2, now + HOUR, Scaling.linear(2)), now)
+    assert plan.widths == (2,) and plan.step_down_at == now + step_minutes * 60
+    assert plan.next_change() == plan.step_down_at
+
+
+@pytest.mark.parametrize("work", [1.1, 1.95])
+def test_a_step_closer_than_fifteen_minutes_to_either_end_is_not_made(hourly, work: float) -> None:
+    now = hourly.slots[0].start
+    plan = schedule(hourly, ElasticWork(work, 0, 2, now + HOUR, Scaling.linear(2)), now)
+    assert plan.step_down_at is None and plan.widths == (2,)  # never narrower than the work planned for now
