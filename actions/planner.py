@@ -51,9 +51,10 @@ class ForecastSource(Protocol):
 
 @dataclass(frozen=True)
 class PlannerSettings:
-    # A checkpointing job's each pause-and-resume costs as much carbon as this many hours of its
-    # run at the window's mean intensity: the plan pauses only when that pays (no chatter).
-    interruption_hours: float = 2.0
+    # A checkpointing job's each run after a pause (and its first start) must be worth this share
+    # of all the plan can save (running at once against its greenest hours): the plan pauses only
+    # when that pays (no chatter), on a flat grid as on a peaky one.
+    interruption_share: float = 0.1
     # Wait only for a window at least this much greener than running now (a fraction).
     min_gain: float = 0.0
     # A future slot costs P50 + risk x (P90 - P50): above 0 the plan trusts a greener window less.
@@ -176,14 +177,16 @@ def _greenest_window(steps: Steps, work: float, earliest: float, latest: float) 
 
 def _greenest_hours(steps: Steps, work: Work, now: float, latest: float, at_once: float,
                     settings: PlannerSettings) -> Plan:
-    """The cheapest slots that hold the work, each run after a pause paying `interruption_hours`
-    (a dynamic programme over slots anchored at now). Only its first slot is acted on."""
+    """The cheapest slots that hold the work, each run after a pause paying `interruption_share`
+    of what the plan can save at all (a dynamic programme over slots anchored at now). Only its
+    first slot is acted on."""
     slot = slot_seconds(steps)
     deadline = latest + work.remaining_seconds
     count = max(1, math.floor((deadline - now) / slot + EPSILON))
     units = min(count, max(1, math.ceil(work.remaining_seconds / slot - EPSILON)))
     costs = np.array([steps.mean(now + i * slot, now + (i + 1) * slot) for i in range(count)])
-    penalty = settings.interruption_hours * HOUR / slot * float(costs.mean())
+    possible = float(costs[:units].sum() - np.sort(costs)[:units].sum())
+    penalty = settings.interruption_share * possible
     running = _schedule(costs, units, penalty, work.running)
     segments = _segments(running, now, slot)
     expected = float(costs[running].mean())

@@ -301,11 +301,11 @@ class ActionsSettings:
     # places a workload to the greenest member cluster (Karmada moves it; gridshift decides).
     karmada_clusters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Plans (docs/actions.md "Plans"): a Job's or CronJob run's length when neither its
-    # `gridshift.io/duration`, its earlier runs nor its activeDeadlineSeconds tell it; the carbon
-    # cost of each pause of a checkpointing Job, in hours of its run; how much greener a window
+    # `gridshift.io/duration`, its earlier runs nor its activeDeadlineSeconds tell it; the share of
+    # a plan's possible saving each run of a checkpointing Job after a pause must be worth; how much greener a window
     # must be to wait for it (a fraction); and the weight of the forecast's P90 above its P50.
     default_job_duration_seconds: float = 3600.0
-    plan_interruption_hours: float = 0.25
+    plan_interruption_share: float = 0.1
     plan_min_gain: float = 0.0
     plan_risk: float = 0.0
     webhook_token: Secret | None = field(default=None, metadata={"secret": secrets.WEBHOOK_TOKEN})
@@ -313,7 +313,7 @@ class ActionsSettings:
     def check(self, path: str) -> list[str]:
         problems = positive(self, path, "reconcile_seconds", "request_timeout_seconds", "max_body_bytes", "workers",
                             "decisions_kept", "default_job_duration_seconds")
-        for name in ("plan_interruption_hours", "plan_min_gain", "plan_risk"):
+        for name in ("plan_interruption_share", "plan_min_gain", "plan_risk"):
             if getattr(self, name) < 0:
                 problems.append(f"{path}.{name}: must be 0 or more")
         for name in ("alertmanager_url", "exporter_url"):
