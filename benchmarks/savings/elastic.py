@@ -44,6 +44,7 @@ SLACKS = (6.0, 12.0, 24.0, 48.0)
 BASELINES = ("elastic-agnostic", "elastic-suspend-resume", "elastic-best-static", "elastic-oracle")
 PLANNED = ("gridshift-elastic-perfect", "gridshift-elastic-forecast")
 POLICIES = (*BASELINES, *PLANNED)
+PUBLISHED = ("gridshift-elastic-carboncast",)  # on CarbonCast's published forecasts (benchmarks/savings/published.py)
 
 
 @dataclass(frozen=True)

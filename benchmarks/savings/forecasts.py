@@ -9,6 +9,9 @@ through the same ForecastSource interface the exporter's JSON API serves in prod
   file's production mix and the TSO's day-ahead forecasts where the trace has them beside it.
   Before its first issue (three weeks of history) it is persistence. The issues are cached in
   benchmarks/results/, keyed by the trace's content, as fitting takes minutes a trace.
+- carboncast: CarbonCast's own published test-period forecasts (its first tier, issued at 00:00
+  UTC of each day of July-December 2021), read from the file beside a CarbonCast region's trace:
+  what a planner gets from the published state of the art, for benchmarks/savings/published.py.
 
 The current interval is the forecast's too, never the measured value, as the exporter's
 `/api/v1/forecast` serves it: a plan compares like with like. (Measured now against forecast
@@ -85,10 +88,9 @@ class IssuedForecast:
     """Forecasts issued at known moments: at `now`, the newest issue at or before it (its hours
     from now on, the current one its P50 too); persistence before the first issue."""
 
-    name = "forecaster"
-
-    def __init__(self, grid: Grid, issues: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> None:
+    def __init__(self, grid: Grid, issues: np.ndarray, p50: np.ndarray, p90: np.ndarray, name: str = "forecaster") -> None:
         self.grid, self.issues, self.p50, self.p90 = grid, [float(i) for i in issues], p50, p90
+        self.name = name
         self._persistence = PersistenceForecast(grid)
 
     def forecast(self, zone: str, now: float, ahead: float = AHEAD_SECONDS) -> Forecast | None:
@@ -107,7 +109,7 @@ class IssuedForecast:
             slots.append(Slot(max(start, now), end, float(self.p50[row, h]), p90))
         if not slots:
             return None
-        return Forecast(zone, "forecaster", tuple(slots))
+        return Forecast(zone, self.name, tuple(slots))
 
     def changes(self) -> list[float]:
         return self.issues
@@ -177,6 +179,24 @@ def walk_forward(grid: Grid, path: Path, *, progress: Callable[[str], None] = pr
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, issues=issues * 3600, p50=p50, p90=p90)
     return IssuedForecast(grid, issues * 3600, p50, p90)
+
+
+PUBLISHED_HOURS = 48  # the same horizon as gridshift's forecaster's issues, so the two differ in forecast only
+
+
+def carboncast_published(grid: Grid, path: Path) -> IssuedForecast:
+    """CarbonCast's published lifecycle forecasts for the region whose trace is `path`
+    (`<R>_carbon_from_src[_prod]_forecasts_lifecycle_Jul_Dec_2021.csv` beside it), first 48 h of each issue."""
+    from benchmarks.forecast import data
+
+    found = sorted(path.parent.glob("*_forecasts_lifecycle_*.csv"))
+    if not found:
+        raise FileNotFoundError(f"no CarbonCast forecasts (*_forecasts_lifecycle_*.csv) beside {path}: the published "
+                                "forecasts are those of ../shared/data/forecast/carboncast/<REGION>/")
+    windows = data.read_carboncast(found[0]).windows
+    issues = np.array(sorted(windows), dtype=float)
+    p50 = np.array([windows[int(i)][:PUBLISHED_HOURS] for i in issues])
+    return IssuedForecast(grid, issues * 3600, p50, np.full_like(p50, np.nan), name="carboncast")
 
 
 def _inputs(grid: Grid, path: Path):  # -> (data.Emissions, fuel forecasts)

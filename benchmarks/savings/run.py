@@ -45,6 +45,8 @@ RELATIVE_QUANTILE = 0.5  # docs/examples/gridshift.yaml: high: p50 (p75 saved le
 GRIDSHIFT_POLICIES = ("gridshift-absolute", "gridshift-relative", "gridshift-relative-perfect")
 # The planner (issue 17) on three forecasts: the trace itself, persistence, gridshift's forecaster walk-forward.
 PLAN_POLICIES = ("gridshift-plan-perfect", "gridshift-plan-persistence", "gridshift-plan-forecast")
+# The planner on CarbonCast's published forecasts (benchmarks/savings/published.py: its test period only).
+PUBLISHED_POLICIES = ("gridshift-plan-carboncast", *elastic.PUBLISHED)
 POLICIES = ("carbon-agnostic", "static-threshold", *GRIDSHIFT_POLICIES, *PLAN_POLICIES, "oracle", *elastic.POLICIES)
 
 
@@ -88,6 +90,8 @@ def plan_source(policy: str, grid: Grid, path: Path) -> forecasts.Source:
         return forecasts.PerfectForecast(grid)
     if policy.endswith("-persistence"):
         return forecasts.PersistenceForecast(grid)
+    if policy.endswith("-carboncast"):
+        return forecasts.carboncast_published(grid, path)
     return forecasts.walk_forward(grid, path)
 
 
@@ -104,14 +108,16 @@ def plan_episodes(grid: Grid, source: forecasts.Source, quantile: float = RELATI
 
 def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: ServiceSpec | None = ServiceSpec(),
               days: float | None = None, policies: Sequence[str] = POLICIES, label: str | None = None,
-              zone: str | None = None) -> list[Row]:
-    """Every policy (of `policies`) over one trace (its first `days` only, if given); its label
-    and zone by trace_label unless given."""
+              zone: str | None = None, period: tuple[float, float] | None = None) -> list[Row]:
+    """Every policy (of `policies`) over one trace (its first `days` only, or the `period` [begin,
+    end) only, if given); its label and zone by trace_label unless given."""
     known_label, known_zone = trace_label(path)
     label = label or known_label
     grid = Grid.load(path, zone or known_zone)
     if days is not None:
         grid = grid.between(grid.start, grid.start + days * DAY)
+    if period is not None:
+        grid = grid.between(*period)
     specs = list(specs if specs is not None else job_specs())
     rule = alerting.RuleParameters.from_rules()
     median = statistics.median(grid.values)
@@ -129,11 +135,11 @@ def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: Servi
         if policy in policies:
             outcome = simulate(grid, alerting.episodes(grid, threshold, rule, extra_moments=moments), specs, service)
             rows += _simulated_rows(label, policy, grid, specs, outcome, reference)
-    for policy in (p for p in PLAN_POLICIES if p in policies):
+    for policy in (p for p in (*PLAN_POLICIES, *PUBLISHED_POLICIES) if p in policies):
         source = plan_source(policy, grid, path)
         outcome = simulate(grid, plan_episodes(grid, source), specs, service, forecasts=source)
         rows += _simulated_rows(label, policy, grid, specs, outcome, reference)
-    if any(p in policies for p in elastic.POLICIES):
+    if any(p in policies for p in (*elastic.POLICIES, *elastic.PUBLISHED)):
         rows += elastic_rows(label, grid, path, policies)
     return rows
 
@@ -141,11 +147,11 @@ def run_trace(path: Path, specs: Sequence[JobSpec] | None = None, service: Servi
 def elastic_rows(label: str, grid: Grid, path: Path, policies: Sequence[str]) -> list[Row]:
     """Rows of workload `elastic` (benchmarks/savings/elastic.py), one per job length, slack and policy."""
     rows = []
-    sources = {p: plan_source(p, grid, path) for p in elastic.PLANNED if p in policies}
+    sources = {p: plan_source(p, grid, path) for p in (*elastic.PLANNED, *elastic.PUBLISHED) if p in policies}
     for spec in elastic.specs():
         agnostic = elastic.runs(grid, spec, "elastic-agnostic")
         oracle = elastic.runs(grid, spec, "elastic-oracle")
-        for policy in (p for p in elastic.POLICIES if p in policies):
+        for policy in (p for p in (*elastic.POLICIES, *elastic.PUBLISHED) if p in policies):
             found = elastic.runs(grid, spec, policy, sources.get(policy))
             rows.append(Row(label, policy, "elastic", spec.hours, spec.slack_hours, len(found),
                             sum(r.grams for r in found), sum(r.grams for r in agnostic), sum(r.grams for r in oracle),
