@@ -83,6 +83,14 @@ def parse_alert(alert: Any, where: str) -> Alert:
     )
 
 
+def is_gridshift_alert(alert: Any) -> bool:
+    """Whether a raw alert carries gridshift's `zone` and a known `level` (CONTRACT.md): only those
+    are read from Alertmanager's list of the whole cluster's alerts."""
+    labels = alert.get("labels") if isinstance(alert, dict) else None
+    return (isinstance(labels, dict) and isinstance(labels.get(names.ZONE), str) and bool(labels[names.ZONE])
+            and labels.get(names.LEVEL) in LEVELS)
+
+
 def _labels(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise PayloadError(f"{where} must be an object of strings")

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from gridshift.actions.alerts import Alert, PayloadError, parse_alert
+from gridshift.actions.alerts import Alert, PayloadError, is_gridshift_alert, parse_alert
 from gridshift.actions.planner import Forecast, forecast_from_points
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,10 @@ class Alertmanager:
         self.session = requests.Session()
 
     def active_alerts(self) -> list[Alert]:
-        """Every active alert (silenced and inhibited ones included: a silence is not a resolution)."""
+        """Every active gridshift alert (silenced and inhibited ones included: a silence is not a
+        resolution). Alertmanager lists the whole cluster's: the others are skipped unread, so one
+        long error message in another team's alert cannot fail the sync; gridshift's own are read
+        whole, or the sync fails and the book is kept."""
         try:
             response = self.session.get(f"{self.url}/api/v2/alerts", params={"active": "true"}, timeout=self.timeout_seconds)
             response.raise_for_status()
@@ -36,7 +39,8 @@ class Alertmanager:
         if not isinstance(document, list):
             raise UpstreamError(f"Alertmanager at {self.url}: /api/v2/alerts did not answer a list")
         try:
-            return [parse_alert(alert, f"alerts[{index}]") for index, alert in enumerate(document)]
+            return [parse_alert(alert, f"alerts[{index}]") for index, alert in enumerate(document)
+                    if is_gridshift_alert(alert)]
         except PayloadError as error:
             raise UpstreamError(f"Alertmanager at {self.url}: {error}") from None
 
