@@ -128,11 +128,19 @@ class AlertBook:
         self._lock = threading.Lock()
         self._active: dict[str, Alert] = {}
         self._resolved_at: dict[str, float] = {}  # fingerprint -> endsAt of the newest resolution seen
+        self._heard = False  # a webhook or an Alertmanager sync since start: the book says what is active
+
+    @property
+    def heard(self) -> bool:
+        """Whether the book has been told anything since the service started. Until then an
+        absent alert is unknown, not resolved (a restart during an alert must not undo its holds)."""
+        return self._heard
 
     def apply(self, alerts: Iterable[Alert]) -> set[str]:
         """Record notifications; return the zones whose active set changed."""
         changed: set[str] = set()
         with self._lock:
+            self._heard = True
             for alert in alerts:
                 if not alert.actionable:
                     continue
@@ -153,6 +161,7 @@ class AlertBook:
         """Make the book what Alertmanager says is active now; return the zones that changed."""
         fresh = {alert.fingerprint: alert for alert in active if alert.actionable and alert.firing}
         with self._lock:
+            self._heard = True
             before = self._active
             changed = {a.zone or "" for f, a in before.items() if f not in fresh}
             changed |= {a.zone or "" for f, a in fresh.items() if f not in before}

@@ -228,6 +228,7 @@ class Context:
     forecasts: Mapping[str, planner.Forecast] = field(default_factory=dict)  # zone -> its forecast, for plans
     planner: PlannerSettings = PlannerSettings()
     default_duration_seconds: float = 3600.0  # a run's length when nothing else tells it
+    alerts_known: bool = True  # False after a start until the first webhook or Alertmanager sync
 
 
 @dataclass(frozen=True)
@@ -377,6 +378,10 @@ def _while_held(base: dict[str, Any], namespace: NamespaceView, workload: Worklo
             return Decision(Verb.RESUME, reason="resuming the moved Job", action=state.action, alert=state.alert,
                             target=Target(kinds.JOB, workload.obj), state=state, **base)
         return Decision(Verb.KEEP, reason="the alert is still active", action=state.action, alert=state.alert, **base)
+    if not context.alerts_known:
+        return Decision(Verb.KEEP, reason="kept held: no alert has been received since the service started (the first "
+                        "webhook or Alertmanager sync says whether it resolved; max-delay still bounds the hold)",
+                        action=state.action, alert=state.alert, **base)
     return _restore(base, holder_kind, holder, state, "restored: the alert resolved")
 
 

@@ -146,7 +146,8 @@ class Reconciler:
                           migration_targets=self._migration_targets(cluster), cluster_targets=self._cluster_targets(),
                           hold_lead_seconds=max(CRONJOB_HOLD_LEAD_SECONDS, 2 * self.settings.reconcile_seconds),
                           forecasts=self._forecasts(views, now), planner=self.planner,
-                          default_duration_seconds=self.settings.default_job_duration_seconds)
+                          default_duration_seconds=self.settings.default_job_duration_seconds,
+                          alerts_known=self.book.heard)
         held: Counter[tuple[str, str]] = Counter()
         plans: dict[tuple[str, str, str], Plan] = {}
         widths: dict[tuple[str, str, str], int] = {}

@@ -384,7 +384,10 @@ def test_a_restart_keeps_what_is_still_active_and_restores_the_rest(make_service
     assert all(STATE not in cluster.annotations("Deployment", ns, "web") for ns in ("de", "fr"))
 
 
-def test_a_restart_without_alertmanager_restores_from_the_annotations(make_service, cluster):
+def test_a_restart_without_alertmanager_keeps_the_holds_until_it_hears_of_the_alert(make_service, cluster, clock):
+    """Issue 19 defect 3: the first pass after a start had an empty book and restored every held
+    workload as "the alert resolved" (339 of 520 in 12 s), held again when the alert was heard.
+    Now a hold is kept until the first webhook (or Alertmanager sync), max-delay still bounding it."""
     opt_in(cluster)
     cluster.deployment("team-a", "web", replicas=3)
     cluster.cronjob("team-a", "nightly")
@@ -393,9 +396,47 @@ def test_a_restart_without_alertmanager_restores_from_the_annotations(make_servi
     first.reconcile()
     first.reconciler.stop()
     second = make_service()
+    mark = cluster.mark()
+    second.reconcile()
+    assert cluster.patches(since=mark) == []  # nothing undone on a start
+    assert spec(cluster, "Deployment", "web")["replicas"] == 0 and spec(cluster, "CronJob", "nightly")["suspend"] is True
+    assert second.metric("gridshift_held_workloads", namespace="team-a", action="pause") == 2  # kept, and counted
+    second.notify(resolved(HIGH))  # heard: the alert resolved
     second.reconcile()
     assert spec(cluster, "Deployment", "web")["replicas"] == 3
     assert spec(cluster, "CronJob", "nightly")["suspend"] is False
+
+
+def test_a_hold_kept_after_a_start_still_ends_at_max_delay(make_service, cluster, clock):
+    opt_in(cluster)
+    cluster.deployment("team-a", "web", replicas=3)
+    first = make_service()
+    first.notify(HIGH)
+    first.reconcile()
+    first.reconciler.stop()
+    clock.advance(25 * 3600)  # past the default 24 h max-delay, nothing heard since the start
+    second = make_service()
+    second.reconcile()
+    assert spec(cluster, "Deployment", "web")["replicas"] == 3
+    [entry] = [d for d in second.decisions() if d["name"] == "web"]
+    assert "max-delay" in entry["reason"]
+
+
+def test_a_start_with_alertmanager_down_keeps_the_holds(make_service, cluster, alertmanager):
+    opt_in(cluster)
+    cluster.deployment("team-a", "web", replicas=3)
+    first = make_service({"alertmanager_url": alertmanager.url})
+    alertmanager.set_active(HIGH)
+    first.reconcile()
+    first.reconciler.stop()
+    alertmanager.status = 503
+    second = make_service({"alertmanager_url": alertmanager.url})
+    second.reconcile()
+    assert spec(cluster, "Deployment", "web")["replicas"] == 0
+    alertmanager.status = 200
+    alertmanager.set_active()  # it resolved while the service was starting
+    second.reconcile()
+    assert spec(cluster, "Deployment", "web")["replicas"] == 3
 
 
 # --- malformed annotations --------------------------------------------------------------------

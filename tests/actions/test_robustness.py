@@ -435,7 +435,8 @@ def test_dry_run_restore_changes_nothing(make_service, cluster):
     held = cluster.get("Deployment", "team-a", "web")
     dry = make_service({"dry_run": True})
     mark = cluster.mark()
-    dry.reconcile()  # knows no alert: would restore
+    dry.notify(resolved(HIGH))  # heard: the alert resolved
+    dry.reconcile()  # would restore
     assert cluster.patches(since=mark) == []
     assert cluster.get("Deployment", "team-a", "web") == held
     [decision] = dry.decisions()
