@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from gridshift.actions.upstreams import Alertmanager, Intensities
 from gridshift.actions.webhook import create_webhook
 from gridshift.config import Config
 from gridshift.web import create_app
+
+log = logging.getLogger(__name__)
 
 
 class InsecureRefused(Exception):
@@ -50,6 +53,9 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
             "GRIDSHIFT_WEBHOOK_TOKEN (or GRIDSHIFT_WEBHOOK_TOKEN_FILE) is not set: refusing to accept "
             "unauthenticated webhooks. Set a token, or pass --insecure (never in production)."
         )
+    if settings.webhook_token is None:
+        log.warning("--insecure: webhooks are accepted WITHOUT a token; anyone who reaches the port can hold and "
+                    "restore workloads (never in production)")
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
@@ -70,7 +76,7 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
     def readiness() -> tuple[bool, dict[str, Any]]:
         return reconciler.passes > 0 and reconciler.last_error is None, {
             "reconcile_passes": reconciler.passes, "last_error": reconciler.last_error, "dry_run": bool(mode),
-            "dry_run_mode": mode or "none"}
+            "dry_run_mode": mode or "none", "insecure": settings.webhook_token is None}
 
     app = create_app(registry=registry, readiness=readiness, name="gridshift-actions")
     app.register_blueprint(create_webhook(

@@ -36,13 +36,18 @@ def create_webhook(*, token: Secret | None, book: AlertBook, trigger: Callable[[
             return error(413, f"body larger than {max_body_bytes} bytes")
         if request.mimetype != "application/json":
             return error(415, "expected Content-Type: application/json")
-        body = request.stream.read(max_body_bytes + 1)  # a chunked body has no Content-Length to check first
+        try:
+            body = request.stream.read(max_body_bytes + 1)  # a chunked body has no Content-Length to check first
+        except (OSError, ValueError):  # a broken chunked encoding, a connection dropped mid-body
+            return error(400, "the body could not be read (broken chunked encoding or a dropped connection)")
         if len(body) > max_body_bytes:
             return error(413, f"body larger than {max_body_bytes} bytes")
+        if request.content_length is not None and len(body) != request.content_length:
+            return error(400, f"the body is {len(body)} bytes, its Content-Length says {request.content_length}")
         try:
-            document = json.loads(body)
+            document = json.loads(body.decode("utf-8"))  # UTF-8 only (json.loads of bytes would take UTF-16/32)
         except (ValueError, UnicodeDecodeError):
-            return error(400, "the body is not JSON")
+            return error(400, "the body is not UTF-8 JSON")
         except RecursionError:
             return error(400, "the body is nested too deeply")
         try:
@@ -67,6 +72,9 @@ def create_webhook(*, token: Secret | None, book: AlertBook, trigger: Callable[[
 
 
 def _authorized(header: str, token: Secret) -> bool:
+    """`Bearer <token>` exactly: nothing stripped (the server has trimmed the header's own
+    whitespace; a token with a space or U+00A0 around it is another token)."""
     scheme, _, presented = header.partition(" ")
     # Constant-time comparison of equal-type bytes; a wrong scheme still costs one comparison.
-    return hmac.compare_digest(presented.strip().encode(), token.value.encode()) and scheme.lower() == "bearer"
+    return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), token.value.encode()) \
+        and scheme.lower() == "bearer"
