@@ -11,6 +11,7 @@ own API, so a lost notification heals at the next reconcile.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,6 +24,11 @@ Level = Literal["low", "high", "critical", "window"]
 LEVELS: tuple[str, ...] = ("low", "high", "critical", "window")
 MAX_ALERTS = 10_000
 MAX_LABEL_LENGTH = 1024
+# The book's bounds (issue 19 defect 6: 100,000 distinct alerts took a pass from 1 s to 8.8 s).
+# A decision needs to know whether a zone has an active alert of a level, not every copy of it.
+MAX_PER_ZONE_LEVEL = 16  # fingerprints kept per (zone, level): HA Prometheus pairs, a few rules
+MAX_ZONES = 1_000  # distinct zones with an active alert
+MAX_RESOLVED = 10_000  # remembered resolutions (to drop a stale firing that arrives after them)
 
 
 class PayloadError(ValueError):
@@ -122,13 +128,16 @@ def _time(value: Any, where: str, *, required: bool) -> float | None:
 
 
 class AlertBook:
-    """Active actionable alerts by fingerprint; thread-safe."""
+    """Active actionable alerts by fingerprint, bounded (MAX_PER_ZONE_LEVEL, MAX_ZONES, MAX_RESOLVED:
+    what is over a bound is dropped and counted in `dropped`); thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._active: dict[str, Alert] = {}
         self._resolved_at: dict[str, float] = {}  # fingerprint -> endsAt of the newest resolution seen
         self._heard = False  # a webhook or an Alertmanager sync since start: the book says what is active
+        self.dropped = 0  # firing alerts not kept: over a bound
+        self._bounds = _Bounds()
 
     @property
     def heard(self) -> bool:
@@ -148,26 +157,68 @@ class AlertBook:
                     if alert.starts_at <= self._resolved_at.get(alert.fingerprint, float("-inf")):
                         continue  # a stale "firing" that arrived after its own resolution
                     if alert.fingerprint not in self._active:
+                        if not self._bounds.admit(alert):
+                            self.dropped += 1
+                            continue
                         changed.add(alert.zone or "")
                     self._active[alert.fingerprint] = alert
                 else:
                     ended = alert.ends_at if alert.ends_at is not None else alert.starts_at
                     self._resolved_at[alert.fingerprint] = max(ended, self._resolved_at.get(alert.fingerprint, ended))
-                    if self._active.pop(alert.fingerprint, None) is not None:
+                    if (gone := self._active.pop(alert.fingerprint, None)) is not None:
+                        self._bounds.remove(gone)
                         changed.add(alert.zone or "")
+            self._forget_old_resolutions()
         return changed
+
+    def _forget_old_resolutions(self) -> None:
+        """Past MAX_RESOLVED, the oldest tenth go: a stale firing arrives minutes after, not days."""
+        if len(self._resolved_at) > MAX_RESOLVED:
+            newest = sorted(self._resolved_at.items(), key=lambda item: item[1])[len(self._resolved_at) - MAX_RESOLVED * 9 // 10:]
+            self._resolved_at = dict(newest)
 
     def replace(self, active: Iterable[Alert]) -> set[str]:
         """Make the book what Alertmanager says is active now; return the zones that changed."""
-        fresh = {alert.fingerprint: alert for alert in active if alert.actionable and alert.firing}
+        fresh: dict[str, Alert] = {}
+        bounds = _Bounds()
+        for alert in active:
+            if alert.actionable and alert.firing and alert.fingerprint not in fresh:
+                if bounds.admit(alert):
+                    fresh[alert.fingerprint] = alert
+                else:
+                    self.dropped += 1
         with self._lock:
             self._heard = True
             before = self._active
             changed = {a.zone or "" for f, a in before.items() if f not in fresh}
             changed |= {a.zone or "" for f, a in fresh.items() if f not in before}
-            self._active = fresh
+            self._active, self._bounds = fresh, bounds
         return changed
 
     def active(self) -> list[Alert]:
         with self._lock:
             return list(self._active.values())
+
+
+class _Bounds:
+    """How many fingerprints a book holds per (zone, level) and per zone, to admit within bounds."""
+
+    def __init__(self) -> None:
+        self.per_level: Counter[tuple[str | None, str | None]] = Counter()
+        self.per_zone: Counter[str | None] = Counter()
+
+    def admit(self, alert: Alert) -> bool:
+        key = (alert.zone, alert.level)
+        if self.per_level[key] >= MAX_PER_ZONE_LEVEL:
+            return False
+        if not self.per_zone[alert.zone] and len(self.per_zone) >= MAX_ZONES:
+            return False
+        self.per_level[key] += 1
+        self.per_zone[alert.zone] += 1
+        return True
+
+    def remove(self, alert: Alert) -> None:
+        self.per_level[(alert.zone, alert.level)] -= 1
+        self.per_zone[alert.zone] -= 1
+        self.per_level += Counter()  # drops the counts that reached zero
+        self.per_zone += Counter()
