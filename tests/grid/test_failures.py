@@ -160,3 +160,33 @@ def test_token_value_is_not_in_any_log_even_at_debug(make_exporter, fake_entsoe,
     ours = [r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug")]
     assert ours  # something was logged
     assert not any(TOKEN in message for message in ours)
+
+
+def test_an_answer_over_the_size_cap_is_not_read_and_loses_nothing(make_exporter, fake_entsoe, entsoe_xml, monkeypatch):
+    """Issue 19 defect 9: the exporter read ENTSO-E answers of any size (30 MB: RSS 94 -> 325 MiB).
+    Over the cap the answer is dropped unread and counted as malformed; what was held stays. (The
+    cap is lowered here so the test sends a real recording padded past it, not 30 MB.)"""
+    from gridshift.exporters.grid.sources import bounded
+
+    cap = len(entsoe_xml(FI).encode()) + 50_000  # the recording fits, padded by 100 kB it does not
+    monkeypatch.setattr(bounded.BoundedSession.__init__, "__defaults__", (cap,))
+    running = make_exporter()
+    padded = entsoe_xml(FI).replace("<TimeSeries>", "<!--" + "x" * 100_000 + "--><TimeSeries>", 1)
+    good, job = fetch_good_then(running, fake_entsoe, override=padded)
+    assert errors(running, "malformed") == 1
+    assert running.series(names.GENERATION_WATTS) == good
+    assert job.failures == 1
+
+
+def test_the_bounded_session_reads_what_is_under_the_cap_as_requests_does(fake_entsoe, entsoe_xml):
+    import requests
+
+    from gridshift.exporters.grid.sources.bounded import AnswerTooLarge, BoundedSession
+    from tests.conftest import TOKEN as token
+
+    params = {"securityToken": token, "documentType": "A75", "processType": "A16", "in_Domain": "10YFI-1--------U",
+              "periodStart": "202510202200", "periodEnd": "202510212200"}
+    plain = requests.get(fake_entsoe.url, params=params, timeout=5).text
+    assert BoundedSession().get(fake_entsoe.url, params=params, timeout=5).text == plain
+    with pytest.raises(AnswerTooLarge):
+        BoundedSession(max_bytes=1000).get(fake_entsoe.url, params=params, timeout=5)

@@ -30,6 +30,7 @@ import requests
 
 from gridshift import __version__
 from gridshift.exporters.grid.errors import FetchError, http_error
+from gridshift.exporters.grid.sources.bounded import AnswerTooLarge, BoundedSession
 from gridshift.secrets import Secret, redact
 
 USER_AGENT = f"gridshift/{__version__}"
@@ -60,6 +61,8 @@ class JsonApi:
             response = self._session().get(url, params=params, headers=headers, timeout=self.timeout_seconds)
         except requests.Timeout:
             raise FetchError("timeout", f"{self.upstream} did not answer the request for the {what} in time") from None
+        except AnswerTooLarge as error:
+            raise FetchError("malformed", f"{self.upstream}'s answer to the request for the {what} was not read: {error}") from None
         except requests.RequestException as error:
             raise FetchError("connection", f"cannot reach {self.upstream} for the {what}: {type(error).__name__}") from None
         if response.status_code >= 400:
@@ -75,7 +78,7 @@ class JsonApi:
             return self.session
         session = getattr(self._local, "session", None)
         if session is None:  # requests.Session is not promised thread-safe: one per refresher worker
-            session = self._local.session = requests.Session()
+            session = self._local.session = BoundedSession()
         return session
 
     def _status_error(self, response: requests.Response, what: str, rule: StatusRule | None) -> FetchError:

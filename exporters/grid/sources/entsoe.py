@@ -21,6 +21,7 @@ from entsoe import EntsoeRawClient
 from entsoe.exceptions import InvalidBusinessParameterError, InvalidPSRTypeError, NoMatchingDataError
 
 from gridshift.exporters.grid.errors import FetchError, http_error
+from gridshift.exporters.grid.sources.bounded import AnswerTooLarge, BoundedSession
 from gridshift.secrets import Secret, redact, redact_library_logs
 
 QUERIES = {
@@ -54,7 +55,7 @@ class EntsoeSource:
         client = getattr(self._local, "client", None)
         if client is None:
             client = EntsoeRawClient(
-                api_key=self._api_key.value, session=self._session or requests.Session(),
+                api_key=self._api_key.value, session=self._session or BoundedSession(),
                 retry_count=1, retry_delay=0, timeout=self._timeout,
             )
             self._local.client = client
@@ -73,6 +74,8 @@ class EntsoeSource:
             raise FetchError("rejected", f"ENTSO-E rejected the {dataset} request for {zone}: {type(error).__name__}") from None
         except requests.HTTPError as error:
             raise self._http_error(error, dataset, zone) from None
+        except AnswerTooLarge as error:
+            raise FetchError("malformed", f"ENTSO-E's answer to the {dataset} request for {zone} was not read: {error}") from None
         except requests.Timeout:
             raise FetchError("timeout", f"ENTSO-E did not answer the {dataset} request for {zone} in time") from None
         except requests.ConnectionError as error:
