@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from gridshift import names
 from gridshift.actions import jobs, kinds
 from gridshift.actions.kinds import Kind, annotation_pointer, get_path
 from gridshift.actions.kube.api import KubeApi
-from gridshift.actions.kube.errors import KubeError
+from gridshift.actions.kube.errors import Conflict, KubeError
 from gridshift.actions.policy import RELEASED, Decision, Verb
 from gridshift.actions.state import HoldState
 
@@ -70,6 +71,29 @@ class Executor:
         self.kube = kube
         self.dry_run = dry_run_mode(dry_run)
         self.clock = clock
+        # Holds whose GridshiftHeld Event is known to be recorded: (namespace, kind, name, since).
+        # A hold's Event has a name of its own, so one lost between the patch and the Event (a
+        # crash, a refused write) is written at a later pass, once (issue 19 defect 7).
+        self._held_events: set[tuple[str, str, str, int]] = set()
+
+    def ensure_hold_event(self, decision: Decision) -> None:
+        """For a hold kept: its GridshiftHeld Event, unless known to be recorded (a 409 says it is)."""
+        if self.dry_run or decision.target is None or decision.state is None:
+            return
+        obj, kind, state = dict(decision.target.obj), decision.target.kind, decision.state
+        key = _held_key(kind, obj, state.since)
+        if key in self._held_events:
+            return
+        try:
+            self.kube.create_event(obj=obj, kind=kind, reason="GridshiftHeld", name=hold_event_name(obj, state.since),
+                                   message=f"{state.action}: held since {_iso(state.since)} (recorded at a later pass: "
+                                           "the service restarted, or the first write of this Event failed)")
+        except Conflict:
+            pass  # written when the hold was: nothing was lost
+        except KubeError as error:
+            log.warning("could not record the Event of the hold of %s/%s: %s", kind.name, key[2], error)
+            return
+        self._held_events.add(key)
 
     def apply(self, decision: Decision) -> Outcome:
         """Patch the decision's target, as it was read when the decision was made."""
@@ -113,8 +137,11 @@ class Executor:
         updated = self._patch(kind, decision, operations)
         if jobs.resumes_after_hold(kind, decision.action) and not self.dry_run:
             updated = self._resume_job(decision, updated, state)  # a dry run persisted no first step to resume
-        note = self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}")
-        return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
+        note = self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}",
+                           name=hold_event_name(updated, state.since))
+        if note is None and not self.dry_run:
+            self._held_events.add(_held_key(kind, updated, state.since))
+        return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + (note or ""))
 
     def _start(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
         """Start a Job that waited suspended for its window: nothing to restore later, so no state."""
@@ -134,7 +161,7 @@ class Executor:
         if self.dry_run == "client":
             return Outcome(Result.DRY_RUN, f"would {preview}", before, decision.changes, dry_run="client")
         updated = self._patch(kind, decision, [*_guard(obj), *_set_fields(decision.changes), *also])
-        note = self._event(updated, kind, event, decision.reason)
+        note = self._event(updated, kind, event, decision.reason) or ""
         return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + note)
 
     def announce(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> None:
@@ -176,7 +203,7 @@ class Executor:
         if self.dry_run == "client":
             return Outcome(Result.DRY_RUN, f"would {preview}", current, result.after, dry_run="client")
         updated = self._patch(kind, decision, operations)
-        note = self._event(updated, kind, *event)
+        note = self._event(updated, kind, *event) or ""
         return self._as_dry_run(result, preview + note)
 
     def _patch(self, kind: Kind, decision: Decision, operations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -190,17 +217,30 @@ class Executor:
             return done
         return replace(done, result=Result.DRY_RUN, detail=f"server dry run accepted: would {preview}", dry_run="server")
 
-    def _event(self, obj: dict[str, Any], kind: Kind, reason: str, message: str) -> str:
-        """Record the Event; a note for the outcome when a server dry run of it was refused."""
+    def _event(self, obj: dict[str, Any], kind: Kind, reason: str, message: str, *, name: str | None = None) -> str | None:
+        """Record the Event: None when it was, else a note for the outcome (empty but for a server
+        dry run, whose outcome says so; a real run logs it, and a hold's Event is tried again later)."""
         try:
-            if self.dry_run == "server":
-                self.kube.create_event(obj=obj, kind=kind, reason=reason, message=message, dry_run=True)
-            else:
-                self.kube.create_event(obj=obj, kind=kind, reason=reason, message=message)
+            self.kube.create_event(obj=obj, kind=kind, reason=reason, message=message, dry_run=self.dry_run == "server",
+                                   name=name)
         except KubeError as error:  # the change is made; a lost Event must not undo or repeat it
             log.warning("could not record Event %s on %s/%s: %s", reason, kind.name, obj.get("metadata", {}).get("name"), error)
             return f" (but its Event was refused: {error})" if self.dry_run == "server" else ""
-        return ""
+        return None
+
+
+def hold_event_name(obj: Mapping[str, Any], since: float) -> str:
+    """The GridshiftHeld Event's own name: one per hold (the object and the hold's start)."""
+    return f"{obj.get('metadata', {}).get('name', 'gridshift')}.gridshift-held-{int(since)}"
+
+
+def _held_key(kind: Kind, obj: Mapping[str, Any], since: float) -> tuple[str, str, str, int]:
+    metadata = obj.get("metadata", {})
+    return (str(metadata.get("namespace", "")), kind.name, str(metadata.get("name", "")), int(since))
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _name(decision: Decision) -> str:

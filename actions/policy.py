@@ -377,11 +377,12 @@ def _while_held(base: dict[str, Any], namespace: NamespaceView, workload: Worklo
             # Moving a Job is two writes; the second (resume) failed last time: finish it.
             return Decision(Verb.RESUME, reason="resuming the moved Job", action=state.action, alert=state.alert,
                             target=Target(kinds.JOB, workload.obj), state=state, **base)
-        return Decision(Verb.KEEP, reason="the alert is still active", action=state.action, alert=state.alert, **base)
+        return Decision(Verb.KEEP, reason="the alert is still active", action=state.action, alert=state.alert,
+                        target=Target(holder_kind, holder), state=state, **base)
     if not context.alerts_known:
         return Decision(Verb.KEEP, reason="kept held: no alert has been received since the service started (the first "
                         "webhook or Alertmanager sync says whether it resolved; max-delay still bounds the hold)",
-                        action=state.action, alert=state.alert, **base)
+                        action=state.action, alert=state.alert, target=Target(holder_kind, holder), state=state, **base)
     return _restore(base, holder_kind, holder, state, "restored: the alert resolved")
 
 

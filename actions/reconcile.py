@@ -266,6 +266,7 @@ class Reconciler:
                 elif decision.verb in (Verb.KEEP, Verb.WAIT):
                     if decision.verb == Verb.KEEP:
                         held[(view.name, decision.action)] += 1
+                        self.executor.ensure_hold_event(decision)
                     if decision.plan is not None and self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason)):
                         self.executor.announce(decision, workload.kind, workload.obj)  # a new or moved plan
                 else:

@@ -74,12 +74,14 @@ class Kube:
                           content_type="application/json-patch+json")
 
     def create_event(self, *, obj: dict[str, Any], kind: Kind, reason: str, message: str, warning: bool = False,
-                     dry_run: bool = False) -> None:
+                     dry_run: bool = False, name: str | None = None) -> None:
+        """An Event on `obj`; named `name` when given (a second create of it is a Conflict), else generated."""
         metadata = obj.get("metadata", {})
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"generateName": f"{metadata.get('name', 'gridshift')}.", "namespace": metadata.get("namespace")},
+            "metadata": {**({"name": name} if name else {"generateName": f"{metadata.get('name', 'gridshift')}."}),
+                         "namespace": metadata.get("namespace")},
             "involvedObject": {"apiVersion": kind.group_version, "kind": kind.name, "name": metadata.get("name"),
                                "namespace": metadata.get("namespace"), "uid": metadata.get("uid"),
                                "resourceVersion": metadata.get("resourceVersion")},

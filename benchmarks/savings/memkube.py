@@ -85,6 +85,6 @@ class MemoryKube:
         return updated
 
     def create_event(self, *, obj: dict[str, Any], kind: Kind, reason: str, message: str, warning: bool = False,
-                     dry_run: bool = False) -> None:
+                     dry_run: bool = False, name: str | None = None) -> None:
         if not dry_run:
             self.events[reason] += 1
