@@ -145,7 +145,9 @@ def _first_slot(width: int, replicas: float, begin: float, end: float, min_repli
     part = share * (end - begin)
     if part < MIN_CHANGE_SECONDS - EPSILON or end - begin - part < MIN_CHANGE_SECONDS - EPSILON:
         return width, None
-    return width, begin + part
+    # On a whole second, rounded up: the state records times to the second, and the wider part
+    # running a fraction longer never leaves work for after the deadline.
+    return width, float(math.ceil(begin + part - EPSILON))
 
 
 def greedy(costs: Sequence[float], work: float, scaling: Scaling, min_replicas: int,

@@ -153,3 +153,12 @@ def test_a_step_closer_than_fifteen_minutes_to_either_end_is_not_made(hourly, wo
     now = hourly.slots[0].start
     plan = schedule(hourly, ElasticWork(work, 0, 2, now + HOUR, Scaling.linear(2)), now)
     assert plan.step_down_at is None and plan.widths == (2,)  # never narrower than the work planned for now
+
+
+def test_a_step_down_falls_on_a_whole_second_never_early(hourly) -> None:
+    """The state records times to the second; a step-down at a fraction of one would count work
+    that was not done (a job then finished a third of a second after its deadline)."""
+    now = hourly.slots[0].start
+    plan = schedule(hourly, ElasticWork(1 + 1 / 3 + 1e-7, 0, 2, now + HOUR, Scaling.linear(2)), now)
+    assert plan.step_down_at is not None and plan.step_down_at == int(plan.step_down_at)
+    assert plan.step_down_at >= now + HOUR / 3
