@@ -54,7 +54,7 @@ class HoldState:
         }
         if self.accounted_at is not None:
             record["workDone"] = round(self.work_done, 6)
-            record["accountedAt"] = _iso(self.accounted_at)
+            record["accountedAt"] = _iso_ms(self.accounted_at)  # to the millisecond: the work is counted from it
         return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
@@ -90,6 +90,11 @@ def decode(text: str) -> HoldState:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso_ms(epoch: float) -> str:
+    moment = datetime.fromtimestamp(round(epoch, 3), timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _parse_time(value: Any) -> float:
