@@ -21,13 +21,14 @@ import json
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.common import ROOT
 from benchmarks.savings import report
-from benchmarks.savings.grid import HOUR, Grid
+from benchmarks.savings.grid import DAY, HOUR, Grid
 from benchmarks.savings.run import HOURS, default_traces, trace_files, trace_label
 from benchmarks.savings.workloads import JobSpec, arrivals
 
@@ -56,10 +57,13 @@ def best_by_changes(costs: np.ndarray, units: int, most: int = MOST_CHANGES) -> 
     return np.minimum.accumulate(done)  # at most c changes
 
 
-def trace_frontier(path: Path) -> dict[str, float]:
-    """Pooled over the trace's training Jobs: the oracle's saving and the shares reachable under each budget."""
+def trace_frontier(path: Path, days: float | None = None) -> dict[str, float]:
+    """Pooled over the trace's training Jobs (its first `days` only, if given): the oracle's saving
+    and the shares reachable under each budget."""
     label, zone = trace_label(path)
     grid = Grid.load(path, zone)
+    if days is not None:
+        grid = grid.between(grid.start, grid.start + days * DAY)
     step = min(HOUR, float(grid.trace.resolution_seconds or HOUR))
     agnostic = oracle = 0.0
     per_job: list[np.ndarray] = []
@@ -119,6 +123,8 @@ def main() -> int:
     parser.add_argument("--data", type=Path, help="a folder of trace CSVs (default: the savings benchmark's traces)")
     parser.add_argument("--trace", type=Path, metavar="FILE", help="one trace file instead")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--days", type=float, help="only the first DAYS of each trace (366: the period of "
+                                                    "docs/savings/rows.json's CarbonCast regions, 2020)")
     args = parser.parse_args()
     try:
         paths = [args.trace] if args.trace else trace_files(args.data) if args.data else default_traces()
@@ -126,7 +132,7 @@ def main() -> int:
         print(f"benchmarks.savings.frontier: {error}", file=sys.stderr)
         return 2
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        found = list(pool.map(trace_frontier, paths))
+        found = list(pool.map(partial(trace_frontier, days=args.days), paths))
     print(render(found, planner_shares(ROWS)))
     return 0
 
