@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gridshift.actions.planner import EPSILON, HOUR, Forecast, Steps, clock, slot_seconds
 
@@ -84,6 +84,7 @@ class ElasticPlan:
     reason: str
     starts: tuple[float, ...] = ()  # each slot's start (the first is now)
     step_down_at: float | None = None  # inside the first slot: one replica fewer from then
+    wake_at: float | None = None  # a change that must wait (MIN_CHANGE_SECONDS after the last): then
 
     @property
     def width_now(self) -> int:
@@ -91,6 +92,8 @@ class ElasticPlan:
 
     def next_change(self) -> float | None:
         """When the width next differs from now's: the moment to act again."""
+        if self.wake_at is not None:
+            return self.wake_at
         if self.step_down_at is not None:
             return self.step_down_at
         return next((start for start, width in zip(self.starts[1:], self.widths[1:]) if width != self.width_now), None)
@@ -119,6 +122,14 @@ def schedule(forecast: Forecast, work: ElasticWork, now: float, *, slot: float |
         reason = (f"holds at {widths[0]} until {clock(now + greener * slot)}, a greener stretch before {deadline}"
                   if greener is not None else f"{work.min_replicas} replicas cover the work by {deadline}")
     return ElasticPlan(slot, tuple(widths), expected, feasible, reason, tuple(bounds[:-1]), step_down_at)
+
+
+def deferred(plan: ElasticPlan, current: int, until: float) -> ElasticPlan:
+    """`plan` with the width kept at `current` until `until` (a change made less than
+    MIN_CHANGE_SECONDS ago: the next waits), when the next pass plans again."""
+    return replace(plan, widths=(current, *plan.widths[1:]), step_down_at=None, wake_at=until,
+                   reason=f"stays {current} wide until {clock(until)}: its width changed less than "
+                          f"{MIN_CHANGE_SECONDS / 60:g} minutes ago ({plan.reason})")
 
 
 def slot_bounds(steps: Steps, now: float, deadline: float, slot: float) -> list[float]:

@@ -570,6 +570,11 @@ def _elastic(base: dict[str, Any], namespace: NamespaceView, workload: Workload,
     current = elastic_work.width(workload.kind, workload.obj)
     text = f"{schedule.reason}; {need.source}, {schedule.expected_grams_per_kwh:.0f} g/kWh expected"
     common: dict[str, Any] = {"action": Action.ELASTIC, "zone": namespace.zone or "", "elastic": schedule, **base}
+    last_change = state.accounted_at if state is not None else None
+    if (schedule.width_now != current and last_change is not None
+            and context.now < last_change + elastic.MIN_CHANGE_SECONDS - planner.EPSILON):
+        schedule = elastic.deferred(schedule, current, last_change + elastic.MIN_CHANGE_SECONDS)
+        return Decision(Verb.KEEP, reason=f"planned: {schedule.reason}", **{**common, "elastic": schedule})
     if schedule.width_now == current:
         verb = Verb.KEEP if state is not None else Verb.SKIP
         return Decision(verb, reason=f"planned: stays {current} wide: {text}", **common)

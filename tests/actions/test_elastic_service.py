@@ -233,3 +233,26 @@ def test_the_work_a_job_did_before_gridshift_first_sized_it_is_counted(elastic, 
     [entry] = [e for e in elastic.decisions(namespace="batch") if e["name"] == "crawl"]
     assert "6.0 h of work done" in entry["reason"]
     assert cluster.state("Job", "batch", "crawl")["workDone"] == pytest.approx(6.0)  # sized now: kept in the state
+
+
+def test_a_width_changes_no_more_often_than_every_fifteen_minutes(elastic, cluster, exporter, clock):
+    """A new forecast five minutes after a change would move the width again at once; the
+    change waits until 15 minutes after the last one, and the pass then plans again."""
+    cluster.namespace("render", WORKERS)
+    cluster.deployment("render", "workers", replicas=3)
+    hour = next(h for h in range(24) if greedy(VALUES[h:24], 36.0, Scaling.linear(4), 1, 4)[0][0] != 3)
+    clock.advance(hour * HOUR)
+    elastic.reconcile()
+    first = replicas(cluster, "Deployment", "render", "workers")
+    assert first != 3
+    clock.advance(300)
+    # the forecast turns: now is the greenest hour there is, so the schedule wants the most replicas
+    exporter.forecast[ZONE] = [(START + i * HOUR, 1.0 if i == hour else value) for i, value in enumerate(VALUES)]
+    mark = cluster.mark()
+    elastic.reconcile()
+    assert cluster.patches(since=mark) == [] and replicas(cluster, "Deployment", "render", "workers") == first
+    wake = elastic.reconciler.run_pass(sync_alertmanager=False).wake_at
+    assert wake is not None and wake <= clock() + 600 + 1
+    clock.advance(600)  # 15 minutes after the change
+    elastic.reconcile()
+    assert replicas(cluster, "Deployment", "render", "workers") == 4
