@@ -60,7 +60,7 @@ class DecisionLog:
             }
             self._entries.appendleft(entry)
         self.instruments.actions.labels(decision.namespace, decision.action or "none", outcome.result).inc()
-        log.info(json.dumps(entry, default=str, sort_keys=True))
+        log.info(json.dumps(entry, default=str, sort_keys=True), extra={"decision": entry})
         return True
 
     def recent(self, *, limit: int, namespace: str | None = None) -> list[dict[str, Any]]:

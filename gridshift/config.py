@@ -336,6 +336,7 @@ class ExporterSettings:
 @dataclass(frozen=True)
 class Config:
     log_level: str = "info"
+    log_format: str = "text"  # or json: one object a line (gridshift/logs.py)
     exporter: ExporterSettings = field(default_factory=ExporterSettings)
     grid: GridSettings = field(default_factory=GridSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
@@ -344,9 +345,12 @@ class Config:
 
     def check(self, path: str) -> list[str]:
         levels = ("debug", "info", "warning", "error")
+        problems = []
         if self.log_level not in levels:
-            return [f"{path}log_level: must be one of {', '.join(levels)}, got {self.log_level!r}"]
-        return []
+            problems.append(f"{path}log_level: must be one of {', '.join(levels)}, got {self.log_level!r}")
+        if self.log_format not in ("text", "json"):
+            problems.append(f"{path}log_format: must be text or json, got {self.log_format!r}")
+        return problems
 
 
 # The top-level sections each command reads. A command validates its own sections (and the file's

@@ -18,8 +18,8 @@ from gridshift.config import build_config
 from tests.chart.render import COMBINATIONS, NAMESPACE, RELEASE, Rendered, render
 
 EXPORTER_URL = f"http://{RELEASE}-exporter.{NAMESPACE}.svc:9500"
-SECTIONS = {"exporter": {"log_level", "exporter", "grid"}, "actions": {"log_level", "cluster", "actions"},
-            "power": {"log_level", "cluster", "power"}}
+SECTIONS = {"exporter": {"log_level", "log_format", "exporter", "grid"}, "actions": {"log_level", "log_format", "cluster", "actions"},
+            "power": {"log_level", "log_format", "cluster", "power"}}
 WORKLOAD = {"exporter": "gridshift-exporter", "actions": "gridshift-actions", "power": "gridshift-power"}
 
 

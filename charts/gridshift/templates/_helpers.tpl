@@ -131,7 +131,7 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{/* Per-component configuration files --------------------------------------------------------- */}}
 
 {{- define "gridshift.config.exporter" -}}
-{{- $config := dict "log_level" .Values.config.log_level }}
+{{- $config := dict "log_level" .Values.config.log_level "log_format" (.Values.config.log_format | default "text") }}
 {{- $_ := set $config "exporter" (dict "listen_address" "0.0.0.0" "port" 9500) }}
 {{- $_ := set $config "grid" (deepCopy (.Values.config.grid | default dict)) }}
 {{- toYaml $config }}
@@ -154,7 +154,7 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{- end }}
 {{- $_ := set $actions "listen_address" "0.0.0.0" }}
 {{- $_ := set $actions "port" 9600 }}
-{{- $config := dict "log_level" .Values.config.log_level "cluster" (deepCopy (.Values.config.cluster | default dict)) "actions" $actions }}
+{{- $config := dict "log_level" .Values.config.log_level "log_format" (.Values.config.log_format | default "text") "cluster" (deepCopy (.Values.config.cluster | default dict)) "actions" $actions }}
 {{- toYaml $config }}
 {{- end }}
 
@@ -176,7 +176,7 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{- $_ := set $power "estimator" $estimator }}
 {{- $_ := set $power "listen_address" "0.0.0.0" }}
 {{- $_ := set $power "port" 9501 }}
-{{- $config := dict "log_level" .Values.config.log_level "cluster" (deepCopy (.Values.config.cluster | default dict)) "power" $power }}
+{{- $config := dict "log_level" .Values.config.log_level "log_format" (.Values.config.log_format | default "text") "cluster" (deepCopy (.Values.config.cluster | default dict)) "power" $power }}
 {{- toYaml $config }}
 {{- end }}
 
