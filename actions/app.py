@@ -74,7 +74,9 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
     )
 
     def readiness() -> tuple[bool, dict[str, Any]]:
-        return reconciler.passes > 0 and reconciler.last_error is None, {
+        # Ready once a pass has succeeded: a later pass that fails (the API server flapping) keeps
+        # the pod in its Service, so webhooks still reach the book; /readyz shows the last error.
+        return reconciler.passes > 0, {
             "reconcile_passes": reconciler.passes, "last_error": reconciler.last_error, "dry_run": bool(mode),
             "dry_run_mode": mode or "none", "insecure": settings.webhook_token is None}
 
