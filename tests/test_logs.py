@@ -29,11 +29,15 @@ GRIDSHIFT = [sys.executable, "-m", "gridshift.cli"]
 
 @pytest.fixture
 def restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    """The root logger as it was after; gridshift's at its default during (the savings simulator
+    quiets it, and an earlier test may have run one)."""
+    root, ours = logging.getLogger(), logging.getLogger("gridshift")
+    handlers, level, our_level = root.handlers[:], root.level, ours.level
+    ours.setLevel(logging.NOTSET)
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    ours.setLevel(our_level)
 
 
 def test_a_decision_is_its_own_fields_in_json(capsys, restore_logging) -> None:
