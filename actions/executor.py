@@ -71,18 +71,19 @@ class Executor:
         self.kube = kube
         self.dry_run = dry_run_mode(dry_run)
         self.clock = clock
-        # Holds whose GridshiftHeld Event is known to be recorded: (namespace, kind, name, since).
-        # A hold's Event has a name of its own, so one lost between the patch and the Event (a
-        # crash, a refused write) is written at a later pass, once (issue 19 defect 7).
-        self._held_events: set[tuple[str, str, str, int]] = set()
+        # (namespace, kind, name) -> the start of the hold whose GridshiftHeld Event is known to be
+        # recorded (one entry an object). A hold's Event has a name of its own, so one lost between
+        # the patch and the Event (a crash, a refused write) is written at a later pass, once
+        # (issue 19 defect 7).
+        self._held_events: dict[tuple[str, str, str], int] = {}
 
     def ensure_hold_event(self, decision: Decision) -> None:
         """For a hold kept: its GridshiftHeld Event, unless known to be recorded (a 409 says it is)."""
         if self.dry_run or decision.target is None or decision.state is None:
             return
         obj, kind, state = dict(decision.target.obj), decision.target.kind, decision.state
-        key = _held_key(kind, obj, state.since)
-        if key in self._held_events:
+        key = _object_key(kind, obj)
+        if self._held_events.get(key) == int(state.since):
             return
         try:
             self.kube.create_event(obj=obj, kind=kind, reason="GridshiftHeld", name=hold_event_name(obj, state.since),
@@ -93,7 +94,7 @@ class Executor:
         except KubeError as error:
             log.warning("could not record the Event of the hold of %s/%s: %s", kind.name, key[2], error)
             return
-        self._held_events.add(key)
+        self._held_events[key] = int(state.since)
 
     def apply(self, decision: Decision) -> Outcome:
         """Patch the decision's target, as it was read when the decision was made."""
@@ -140,7 +141,7 @@ class Executor:
         note = self._event(updated, kind, "GridshiftHeld", f"{decision.action}: {decision.reason}",
                            name=hold_event_name(updated, state.since))
         if note is None and not self.dry_run:
-            self._held_events.add(_held_key(kind, updated, state.since))
+            self._held_events[_object_key(kind, updated)] = int(state.since)
         return self._as_dry_run(Outcome(Result.APPLIED, decision.reason, before, decision.changes), preview + (note or ""))
 
     def _start(self, decision: Decision, kind: Kind, obj: Mapping[str, Any]) -> Outcome:
@@ -178,6 +179,7 @@ class Executor:
         return self._patch(kinds.JOB, decision, operations)
 
     def _restore(self, decision: Decision, kind: Kind, obj: Mapping[str, Any], state: HoldState) -> Outcome:
+        self._held_events.pop(_object_key(kind, obj), None)  # the hold ends: nothing of it to record
         current = {pointer: get_path(obj, pointer) for pointer in state.applied}
         changed = {p for p, value in state.applied.items() if current[p] != value}
         operations = [*_guard(obj), {"op": "remove", "path": STATE_POINTER}]
@@ -234,9 +236,9 @@ def hold_event_name(obj: Mapping[str, Any], since: float) -> str:
     return f"{obj.get('metadata', {}).get('name', 'gridshift')}.gridshift-held-{int(since)}"
 
 
-def _held_key(kind: Kind, obj: Mapping[str, Any], since: float) -> tuple[str, str, str, int]:
+def _object_key(kind: Kind, obj: Mapping[str, Any]) -> tuple[str, str, str]:
     metadata = obj.get("metadata", {})
-    return (str(metadata.get("namespace", "")), kind.name, str(metadata.get("name", "")), int(since))
+    return (str(metadata.get("namespace", "")), kind.name, str(metadata.get("name", "")))
 
 
 def _iso(epoch: float) -> str:
