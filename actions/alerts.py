@@ -218,7 +218,10 @@ class _Bounds:
         return True
 
     def remove(self, alert: Alert) -> None:
-        self.per_level[(alert.zone, alert.level)] -= 1
+        key = (alert.zone, alert.level)
+        self.per_level[key] -= 1
+        if self.per_level[key] <= 0:
+            del self.per_level[key]
         self.per_zone[alert.zone] -= 1
-        self.per_level += Counter()  # drops the counts that reached zero
-        self.per_zone += Counter()
+        if self.per_zone[alert.zone] <= 0:
+            del self.per_zone[alert.zone]  # a zone with none left no longer counts against MAX_ZONES

@@ -18,7 +18,6 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -28,7 +27,7 @@ from gridshift.actions.kinds import Kind, annotation_pointer, get_path
 from gridshift.actions.kube.api import KubeApi
 from gridshift.actions.kube.errors import Conflict, KubeError
 from gridshift.actions.policy import RELEASED, Decision, Verb
-from gridshift.actions.state import HoldState
+from gridshift.actions.state import HoldState, iso
 
 log = logging.getLogger(__name__)
 STATE_POINTER = annotation_pointer(names.ANNOTATION_STATE)
@@ -87,7 +86,7 @@ class Executor:
             return
         try:
             self.kube.create_event(obj=obj, kind=kind, reason="GridshiftHeld", name=hold_event_name(obj, state.since),
-                                   message=f"{state.action}: held since {_iso(state.since)} (recorded at a later pass: "
+                                   message=f"{state.action}: held since {iso(state.since)} (recorded at a later pass: "
                                            "the service restarted, or the first write of this Event failed)")
         except Conflict:
             pass  # written when the hold was: nothing was lost
@@ -239,10 +238,6 @@ def hold_event_name(obj: Mapping[str, Any], since: float) -> str:
 def _object_key(kind: Kind, obj: Mapping[str, Any]) -> tuple[str, str, str]:
     metadata = obj.get("metadata", {})
     return (str(metadata.get("namespace", "")), kind.name, str(metadata.get("name", "")))
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _name(decision: Decision) -> str:

@@ -50,7 +50,7 @@ class HoldState:
     def encode(self) -> str:
         record: dict[str, Any] = {
             "version": 1, "action": self.action, "original": dict(self.original), "applied": dict(self.applied),
-            "since": _iso(self.since), "alert": self.alert, "zone": self.zone, "targetZone": self.target_zone,
+            "since": iso(self.since), "alert": self.alert, "zone": self.zone, "targetZone": self.target_zone,
         }
         if self.accounted_at is not None:
             record["workDone"] = round(self.work_done, 6)
@@ -88,7 +88,8 @@ def decode(text: str) -> HoldState:
     )
 
 
-def _iso(epoch: float) -> str:
+def iso(epoch: float) -> str:
+    """An epoch as the state records times (RFC 3339, to the second, UTC)."""
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
