@@ -39,6 +39,9 @@ class ActionService:
     decisions: DecisionLog
     registry: CollectorRegistry
     kube: Kube
+    # The HTTP server's body cap, twice the webhook's own: a body a little over the webhook's
+    # limit is refused (and counted) by the webhook, a far larger one by the server before it is read.
+    served_body_limit: int
 
 
 def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure: bool = False,
@@ -80,9 +83,11 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
             "reconcile_passes": reconciler.passes, "last_error": reconciler.last_error, "dry_run": bool(mode),
             "dry_run_mode": mode or "none", "insecure": settings.webhook_token is None}
 
-    app = create_app(registry=registry, readiness=readiness, name="gridshift-actions")
+    app = create_app(registry=registry, readiness=readiness, name="gridshift-actions",
+                     serve_metrics=not settings.metrics_port)
     app.register_blueprint(create_webhook(
         token=settings.webhook_token, book=book, trigger=reconciler.trigger, decisions=decisions,
         instruments=instruments, max_body_bytes=settings.max_body_bytes,
     ))
-    return ActionService(app=app, reconciler=reconciler, book=book, decisions=decisions, registry=registry, kube=kube)
+    return ActionService(app=app, reconciler=reconciler, book=book, decisions=decisions, registry=registry, kube=kube,
+                         served_body_limit=2 * settings.max_body_bytes)

@@ -260,7 +260,7 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
                           env={"GRIDSHIFT_WEBHOOK_TOKEN": TOKEN})
     api = make_api_client(emulator.url, connection_pool_maxsize=max(8, workers * 2))
     service = build_action_service(config, api_client=api)
-    server = Server(service.app, "127.0.0.1", 0).start()
+    server = Server(service.app, "127.0.0.1", 0, max_body_bytes=service.served_body_limit).start()
     alerts_url = f"http://127.0.0.1:{server.port}/api/v1/alerts"
     session = requests.Session()
     session.trust_env = False

@@ -33,3 +33,12 @@ def port_number(port: int, path: str) -> list[str]:
     if not 0 < port < 65536:
         return [f"{path}: must be between 1 and 65535, got {port}"]
     return []
+
+
+def metrics_port(port: int, main_port: int, path: str) -> list[str]:
+    """A separate /metrics port: 0 (none) or a port other than the component's own."""
+    if port == 0:
+        return []
+    if port == main_port:
+        return [f"{path}.metrics_port: must differ from {path}.port ({main_port}), or be 0 to serve /metrics there"]
+    return port_number(port, f"{path}.metrics_port")

@@ -8,11 +8,14 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gridshift import __version__, logs
 from gridshift.config import Config, ConfigError, load_config
+from gridshift.serving_settings import ServingSettings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,20 +132,50 @@ class _Loop(Protocol):
     def stop(self) -> Any: ...
 
 
-def _serve(app: Any, host: str, port: int, loop: _Loop, *announce: object) -> int:
-    """Serve `app` on host:port with `loop` running until SIGINT/SIGTERM, then stop both.
+@dataclass(frozen=True)
+class Listen:
+    """Where a component serves: its app on host:port, /metrics on `metrics_port` if set (0: beside the app)."""
+
+    host: str
+    port: int
+    metrics_port: int = 0
+    max_body_bytes: int = 64 * 1024
+
+
+def _serve(app: Any, listen: Listen, loop: _Loop, serving: ServingSettings, *announce: object) -> int:
+    """Serve `app` with `loop` running until SIGINT/SIGTERM, then shut down within the grace period.
 
     `announce`: a log message and its arguments, logged (INFO) once serving; none, nothing is logged."""
-    from gridshift.web import Server
+    from gridshift.web import Server, create_metrics_app
 
-    server = Server(app, host, port).start()
+    servers = [Server(app, listen.host, listen.port, serving, max_body_bytes=listen.max_body_bytes).start()]
+    if listen.metrics_port:
+        servers.append(Server(create_metrics_app(app), listen.host, listen.metrics_port, serving).start())
     loop.start()
     if announce:
         logging.getLogger("gridshift").info(*announce)
     wait_for_signal()
-    loop.stop()
-    server.stop()
+    shut_down(servers, loop, grace_seconds=serving.shutdown_grace_seconds)
     return 0
+
+
+def shut_down(servers: Sequence[Any], loop: _Loop, *, grace_seconds: float) -> bool:
+    """Stop taking requests (webhooks included), let the loop finish what it is doing and the
+    requests already read complete, all within `grace_seconds`. False if the loop had to be left
+    unfinished (its writes are idempotent: the next pass, here or in another replica, ends them)."""
+    deadline = time.monotonic() + grace_seconds
+    for server in servers:
+        server.stop_accepting()
+    stopping = threading.Thread(target=loop.stop, name="loop-stop", daemon=True)
+    stopping.start()
+    stopping.join(timeout=max(0.0, deadline - time.monotonic() - 1.0))  # a second kept for the servers
+    finished = not stopping.is_alive()
+    if not finished:
+        logging.getLogger("gridshift").warning("shutting down before the loop finished (grace period of %g s)",
+                                               grace_seconds)
+    for server in servers:
+        server.stop(timeout=max(0.1, deadline - time.monotonic()))
+    return finished
 
 
 def _run_exporter(args: argparse.Namespace) -> int:
@@ -154,9 +187,10 @@ def _run_exporter(args: argparse.Namespace) -> int:
     configure_logging(config, args)
     exporter = build_grid_exporter(config)
     gc.freeze()  # start-up objects live forever; keeping them out of GC passes makes parsing ~20% cheaper
-    host, port = config.exporter.listen_address, args.port or config.exporter.port
-    return _serve(exporter.app, host, port, exporter.loop,
-                  "grid exporter on %s:%d for zones %s", host, port, ", ".join(config.grid.entsoe.zones) or "(none)")
+    settings = config.exporter
+    listen = Listen(settings.listen_address, args.port or settings.port, settings.metrics_port)
+    return _serve(exporter.app, listen, exporter.loop, config.serving, "grid exporter on %s:%d for zones %s",
+                  listen.host, listen.port, ", ".join(config.grid.entsoe.zones) or "(none)")
 
 
 def _run_actions(args: argparse.Namespace) -> int:
@@ -174,10 +208,11 @@ def _run_actions(args: argparse.Namespace) -> int:
     except InsecureRefused as error:
         print(f"gridshift actions: {error}", file=sys.stderr)
         return 2
-    host, port = config.actions.listen_address, args.port or config.actions.port
+    settings = config.actions
+    listen = Listen(settings.listen_address, args.port or settings.port, settings.metrics_port, service.served_body_limit)
     mode = service.reconciler.executor.dry_run
-    return _serve(service.app, host, port, service.reconciler,
-                  "action service on %s:%d%s", host, port, f" ({mode} dry run)" if mode else "")
+    return _serve(service.app, listen, service.reconciler, config.serving,
+                  "action service on %s:%d%s", listen.host, listen.port, f" ({mode} dry run)" if mode else "")
 
 
 def _run_restore(args: argparse.Namespace) -> int:
@@ -232,7 +267,8 @@ def _run_power_exporter(args: argparse.Namespace) -> int:
         logging.getLogger("gridshift").warning("%s: every node is in zone %s", error, config.cluster.default_zone)
         kube = None
     exporter = build_power_exporter(settings, kube_api_client=kube, cluster=config.cluster)
-    return _serve(exporter.app, settings.listen_address, args.port or settings.port, exporter.refresher)
+    listen = Listen(settings.listen_address, args.port or settings.port, settings.metrics_port)
+    return _serve(exporter.app, listen, exporter.refresher, config.serving)
 
 
 def _run_report(args: argparse.Namespace) -> int:

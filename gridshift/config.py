@@ -23,8 +23,9 @@ from typing import Any
 import yaml
 
 from gridshift import secrets, zones
-from gridshift.checks import http_url, port_number, positive
+from gridshift.checks import http_url, metrics_port, port_number, positive
 from gridshift.power_settings import PowerSettings
+from gridshift.serving_settings import ServingSettings
 from gridshift.secrets import Secret
 from gridshift.zone_settings import ClusterSettings
 
@@ -281,6 +282,7 @@ DEFAULT_PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 class ActionsSettings:
     listen_address: str = "0.0.0.0"
     port: int = 9600
+    metrics_port: int = 0  # set: /metrics is served there alone, not beside the webhook on `port`
     # Alertmanager's API v2, asked which alerts are active at start and every reconcile.
     alertmanager_url: str = ""
     # The grid exporter's JSON API: current intensities, for choosing where to migrate.
@@ -321,22 +323,24 @@ class ActionsSettings:
                 problems += http_url(getattr(self, name), f"{path}.{name}")
         if len(set(self.target_namespaces)) != len(self.target_namespaces):
             problems.append(f"{path}.target_namespaces: lists a namespace twice")
-        return problems + port_number(self.port, f"{path}.port")
+        return problems + port_number(self.port, f"{path}.port") + metrics_port(self.metrics_port, self.port, path)
 
 
 @dataclass(frozen=True)
 class ExporterSettings:
     listen_address: str = "0.0.0.0"
     port: int = 9500
+    metrics_port: int = 0  # set: /metrics is served there alone, not on `port`
 
     def check(self, path: str) -> list[str]:
-        return port_number(self.port, f"{path}.port")
+        return port_number(self.port, f"{path}.port") + metrics_port(self.metrics_port, self.port, path)
 
 
 @dataclass(frozen=True)
 class Config:
     log_level: str = "info"
     log_format: str = "text"  # or json: one object a line (gridshift/logs.py)
+    serving: ServingSettings = field(default_factory=ServingSettings)
     exporter: ExporterSettings = field(default_factory=ExporterSettings)
     grid: GridSettings = field(default_factory=GridSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
@@ -357,9 +361,9 @@ class Config:
 # shape), so one file serves every component: the action service does not need the grid
 # exporter's ENTSO-E token, nor the exporter the webhook's.
 ROLE_SECTIONS: Mapping[str, frozenset[str]] = MappingProxyType({
-    "exporter": frozenset({"exporter", "grid"}),
-    "actions": frozenset({"actions", "cluster"}),
-    "power-exporter": frozenset({"power", "cluster"}),
+    "exporter": frozenset({"serving", "exporter", "grid"}),
+    "actions": frozenset({"serving", "actions", "cluster"}),
+    "power-exporter": frozenset({"serving", "power", "cluster"}),
 })
 
 

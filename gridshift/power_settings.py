@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from gridshift.checks import http_url, not_empty, port_number, positive
+from gridshift.checks import http_url, metrics_port, not_empty, port_number, positive
 
 
 def _empty() -> Mapping[str, str]:
@@ -94,6 +94,7 @@ class EstimatorSettings:
 class PowerSettings:
     listen_address: str = "0.0.0.0"
     port: int = 9501
+    metrics_port: int = 0  # set: /metrics is served there alone, not on `port`
     scrape_interval_seconds: float = 30.0
     scrape_timeout_seconds: float = 10.0
     max_concurrent_scrapes: int = 8
@@ -114,4 +115,4 @@ class PowerSettings:
         if not problems and self.forget_after_seconds < 2 * self.scrape_interval_seconds:
             problems.append(f"{path}.forget_after_seconds: must be at least twice scrape_interval_seconds, "
                             f"got {self.forget_after_seconds}")
-        return problems + port_number(self.port, f"{path}.port")
+        return problems + port_number(self.port, f"{path}.port") + metrics_port(self.metrics_port, self.port, path)

@@ -31,7 +31,7 @@ from gridshift.exporters.grid.sources.entsoe import EntsoeSource
 from gridshift.exporters.grid.views import FORECASTER, series_dataset
 from gridshift.exporters.grid.zone_forecasts import ZoneForecaster
 from gridshift.secrets import Secret
-from gridshift.web import create_app
+from gridshift.web import ExpositionCache, create_app
 
 
 @dataclass
@@ -45,23 +45,27 @@ class GridExporter:
     forecaster: ZoneForecaster
     history: HistoryBook
     backfill: BackfillRunner
+    exposition: ExpositionCache
 
     @property
     def loop(self) -> ExporterLoop:
-        """What runs beside the HTTP server: the refresher and the backfill."""
-        return ExporterLoop(self.refresher, self.backfill)
+        """What runs beside the HTTP server: the refresher, the backfill and the exposition's renders."""
+        return ExporterLoop(self.refresher, self.backfill, self.exposition)
 
 
 @dataclass(frozen=True)
 class ExporterLoop:
     refresher: Refresher
     backfill: BackfillRunner
+    exposition: ExpositionCache
 
     def start(self) -> None:
         self.refresher.start()
         self.backfill.start()
+        self.exposition.start()
 
     def stop(self) -> None:
+        self.exposition.stop()
         self.backfill.stop()
         self.refresher.stop()
 
@@ -110,11 +114,24 @@ def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.tim
             "planned": status.planned, "done": status.done, "failed": status.failed, "pending": status.pending,
             "running": status.running}}
 
-    app = create_app(registry=registry, readiness=readiness, name="gridshift-exporter")
+    # Rendered once a refresh (the views are swapped whole), not once a scrape: 43 zones take ~12 ms.
+    exposition = ExpositionCache(registry, version=store.views, max_age_seconds=exposition_max_age(grid), clock=clock)
+    app = create_app(registry=registry, readiness=readiness, name="gridshift-exporter", exposition=exposition,
+                     serve_metrics=not config.exporter.metrics_port)
     app.register_blueprint(create_api(store=store, staleness_limit_seconds=grid.staleness_limit_seconds, clock=clock,
                                       configured_zones=frozenset(job.zone for job in jobs)))
     return GridExporter(app=app, refresher=refresher, store=store, registry=registry, entsoe=entsoe, providers=providers,
-                        forecaster=forecaster, history=history, backfill=backfill)
+                        forecaster=forecaster, history=history, backfill=backfill, exposition=exposition)
+
+
+EXPOSITION_MAX_AGE_SECONDS = 15.0  # a scrape interval: staleness and process metrics lag at most this
+
+
+def exposition_max_age(grid: GridSettings) -> float:
+    """How old the rendered exposition may get. A replay's values move with the clock between
+    refreshes (one trace hour every 3600/speed s): render four times a trace hour at least."""
+    per_trace_hour = [3600.0 / zone.speed / 4 for zone in grid.replay.zones.values()]
+    return min([EXPOSITION_MAX_AGE_SECONDS, *per_trace_hour])
 
 
 def forecast_zones(grid: GridSettings) -> list[str]:

@@ -71,7 +71,8 @@ def build_power_exporter(settings: PowerSettings, *, kube_api_client: Any | None
             "nodes_down": sorted(n.node for n in nodes if n.scrape_up is False),
         }
 
-    app = create_app(registry=registry, readiness=readiness, name="gridshift-power-exporter")
+    app = create_app(registry=registry, readiness=readiness, name="gridshift-power-exporter",
+                     serve_metrics=not settings.metrics_port)
     return PowerExporter(app=app, refresher=refresher, store=store, registry=registry)
 
 

@@ -160,7 +160,7 @@ class Loop:
                                            "exporter_url": self.exporter_url}}, env={"GRIDSHIFT_WEBHOOK_TOKEN": self.token})
         api = self._stack.enter_context(make_api_client(self.emulator.base_url))
         self.actions = build_action_service(config, api_client=api)
-        server = Server(self.actions.app, "127.0.0.1", port).start()
+        server = Server(self.actions.app, "127.0.0.1", port, max_body_bytes=self.actions.served_body_limit).start()
         self.actions.reconciler.start()
         self._stack.callback(server.stop)
         self._stack.callback(self.actions.reconciler.stop)

@@ -361,7 +361,7 @@ def test_readiness_does_not_hinge_on_every_pass(service, opted, k8s):
 # --- a real HTTP server -----------------------------------------------------------------------
 
 def test_through_a_real_http_server_with_the_reconcile_loop(service, opted):
-    server = Server(service.service.app, "127.0.0.1", 0).start()
+    server = Server(service.service.app, "127.0.0.1", 0, max_body_bytes=service.service.served_body_limit).start()
     base = f"http://127.0.0.1:{server.port}"
     session = requests.Session()
     session.trust_env = False
@@ -376,7 +376,7 @@ def test_through_a_real_http_server_with_the_reconcile_loop(service, opted):
         assert unauthorized.status_code == 401 and unauthorized.json()["error"]
 
         chunked = session.post(f"{base}/api/v1/alerts", headers={**AUTH, "Content-Type": "application/json"},
-                               data=iter([b'{"version": "4", ', b'"alerts": ', b"[" + b" " * (2 * 1024 * 1024) + b"]}"]),
+                               data=iter([b'{"version": "4", ', b'"alerts": ', b"[" + b" " * (3 * 1024 * 1024 // 2) + b"]}"]),
                                timeout=10)
         assert chunked.status_code == 413 and chunked.json()["error"]
 
