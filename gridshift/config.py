@@ -74,6 +74,8 @@ class EntsoeSettings:
     # Zone -> the zones it imports from, for the consumption basis (cross-border flows, A11).
     neighbours: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     api_key: Secret | None = field(default=None, metadata={"secret": secrets.ENTSOE_API_KEY})
+    # Every ENTSO-E request of the exporter (refresh, backfill, flows) in any minute; ENTSO-E bans above 400.
+    requests_per_minute: int = 300
 
     def check(self, path: str) -> list[str]:
         problems = [zones.check_entsoe_zone(zone, f"{path}.zones") for zone in self.zones]
@@ -84,7 +86,10 @@ class EntsoeSettings:
         problems = [problem for problem in problems if problem]
         if len(set(self.zones)) != len(self.zones):
             problems.append(f"{path}.zones: lists a zone twice")
-        problems += positive(self, path, "timeout_seconds", "lookback_hours", "forecast_hours", "vanished_after_seconds")
+        problems += positive(self, path, "timeout_seconds", "lookback_hours", "forecast_hours", "vanished_after_seconds",
+                             "requests_per_minute")
+        if self.requests_per_minute > 400:
+            problems.append(f"{path}.requests_per_minute: ENTSO-E bans a token for 10 minutes above 400 a minute")
         problems += http_url(self.endpoint, f"{path}.endpoint")
         needs_token = self.zones or self.neighbours
         if needs_token and not self.api_key:
@@ -203,7 +208,7 @@ class ForecasterSettings:
     issue_seconds: float = 300.0  # re-issued from the newest history this often (cheap)
     history_days: int = 365  # ENTSO-E days backfilled at start (A75, A69, A65, A71), newest first: the year the model is benchmarked with
     history_folder: str = ""  # a volume for the backfilled days: a restart resumes; "" keeps them in memory
-    requests_per_minute: int = 100  # the backfill's pace (ENTSO-E allows 400 a minute per token)
+    requests_per_minute: int = 100  # the backfill's share of grid.entsoe.requests_per_minute
 
     def check(self, path: str) -> list[str]:
         problems = positive(self, path, "issue_seconds", "history_days", "requests_per_minute")
