@@ -15,6 +15,7 @@ BENCHMARKS += ("power_aggregation",)  # issue 5: namespace power exporter
 BENCHMARKS += ("action_service",)  # issue 6: action service
 BENCHMARKS += ("savings",)  # issue 10: carbon saved, about 7 minutes
 BENCHMARKS += ("forecast", "forecaster_exporter")  # issue 16: forecast accuracy (about 8 minutes), in the exporter
+BENCHMARKS += ("serving",)  # issue 19: the HTTP server under slow clients (about 6 minutes)
 
 
 def main() -> int:

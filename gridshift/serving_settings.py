@@ -15,8 +15,9 @@ class ServingSettings:
     request_timeout_seconds: int = 10
     # A keep-alive connection with no request in flight is closed after this long.
     idle_timeout_seconds: int = 60
-    # Open connections at most; past it the server stops accepting until some close.
-    max_connections: int = 100
+    # Open connections at most; past it the server stops accepting until some close. An open
+    # connection costs a descriptor and a few KiB, never a thread (benchmarks/serving.py).
+    max_connections: int = 1000
     max_header_bytes: int = 64 * 1024
     # Threads answering requests; a slow client never holds one (requests are read before they run).
     threads: int = 4

@@ -50,3 +50,17 @@ def test_action_service_benchmark_runs(tmp_path):
     sizes = json.loads(output.read_text())["sizes"]
     assert [(size["namespaces"], size["workloads"]) for size in sizes] == [(3, 15), (6, 30)]
     assert all(size["emulator"]["requests"]["POST events"] == 2 * size["workloads"] for size in sizes)
+
+
+def test_serving_benchmark_runs(tmp_path):
+    import json
+
+    output = tmp_path / "serving.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.serving", "--servers", "waitress", "--slow", "20", "--requests", "40",
+         "--output", str(output)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "slow clients released" in result.stdout
+    [waitress] = json.loads(output.read_text())["servers"]
+    assert waitress["added"]["threads"] == 0 and waitress["released_after_seconds"] is not None
