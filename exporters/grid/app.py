@@ -22,6 +22,7 @@ from gridshift.exporters.grid.factors import emission_factors
 from gridshift.exporters.grid.forecasting.model import Fuel, History
 from gridshift.exporters.grid.history import BackfillRunner, HistoryBook, entsoe_day_fetcher
 from gridshift.exporters.grid.instruments import GridInstruments
+from gridshift.exporters.grid.pacing import RequestPacer
 from gridshift.exporters.grid.providers import IntensityProvider, provider_jobs
 from gridshift.exporters.grid.providers.build import build_providers
 from gridshift.exporters.grid.providers.replay import ReplayProvider
@@ -70,16 +71,20 @@ class ExporterLoop:
         self.refresher.stop()
 
 
-def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.time) -> GridExporter:
+def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.time,
+                        sleep: Callable[[float], None] = time.sleep) -> GridExporter:
+    """`clock` and `sleep` are the exporter's time (a test or a benchmark runs it faster)."""
     grid = config.grid
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     store = GridStore()
+    # One limiter for every ENTSO-E request (one token): refresh, flows, backfill; a ban seen by one stops all.
+    entsoe_pacer = RequestPacer(grid.entsoe.requests_per_minute, clock=clock, sleep=sleep)
     # Validation guarantees a token whenever ENTSO-E zones are configured; without zones no job runs.
     entsoe = EntsoePipeline(
         source=EntsoeSource(api_key=grid.entsoe.api_key or Secret(), endpoint=grid.entsoe.endpoint,
-                            timeout_seconds=grid.entsoe.timeout_seconds, clock=clock),
+                            timeout_seconds=grid.entsoe.timeout_seconds, clock=clock, pacer=entsoe_pacer),
         settings=grid.entsoe,
     )
     providers = build_providers(grid)
@@ -88,7 +93,7 @@ def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.tim
     history_store = HistoryStore(Path(settings.history_folder) if settings.history_folder else None)
     backfill = BackfillRunner(zones=grid.entsoe.zones if settings.enabled else (), store=history_store,
                               fetch=entsoe_day_fetcher(entsoe.source, factors), days=settings.history_days,
-                              per_minute=settings.requests_per_minute, clock=clock)
+                              pacer=entsoe_pacer.share(settings.requests_per_minute), clock=clock)
     replay = next((p for p in providers if isinstance(p, ReplayProvider)), None)
     history = HistoryBook(history_store, recent=backfill.recent, replay=replay, inputs=store.current,
                           max_days=settings.history_days)

@@ -1,6 +1,7 @@
 """ENTSO-E: the refresh jobs per zone and dataset.
 
-Each job fetches through entsoe-py, parses, checks the document and process type, and reduces;
+Each job fetches through entsoe-py (a query over one of ENTSO-E's caps asked again in parts,
+splitting.py), parses, checks the document and process type, and reduces;
 what it returns is held under its dataset's key. The intensity computed from those datasets is
 the derive step's (derive.py), run by the refresher after each round.
 """
@@ -15,8 +16,8 @@ from gridshift.exporters.grid import datasets, mix
 from gridshift.exporters.grid.datasets import Dataset
 from gridshift.exporters.grid.jobs import Job
 from gridshift.exporters.grid.errors import as_fetch_errors
-from gridshift.exporters.grid.parse import parse_document
 from gridshift.exporters.grid.sources.entsoe import EntsoeSource
+from gridshift.exporters.grid.splitting import fetch_document
 
 R = TypeVar("R")
 
@@ -44,9 +45,12 @@ class EntsoePipeline:
 
     def _fetch_and_reduce(self, zone: str, dataset: Dataset[R], now: float, neighbour: str | None) -> R:
         start, end = dataset.window(datetime.fromtimestamp(now, timezone.utc), self.settings)
-        text = self.source.fetch(dataset=dataset.name, zone=zone, start=start, end=end, neighbour=neighbour)
+
+        def fetch(part_start: datetime, part_end: datetime) -> str:
+            return self.source.fetch(dataset=dataset.name, zone=zone, start=part_start, end=part_end, neighbour=neighbour)
+
         what = f"{dataset.name} of {zone}" + (f" from {neighbour}" if neighbour else "")
         with as_fetch_errors(what):
-            document = parse_document(text)
+            document = fetch_document(fetch, start, end)
             mix.require_document(document, document_type=dataset.document_type, process_type=dataset.process_type)
             return dataset.reduce(document, self.settings)

@@ -55,6 +55,7 @@ from gridshift.exporters.grid.parse import (
 )
 from gridshift.exporters.grid.records import IntensityPoint
 from gridshift.exporters.grid.snapshot import Inputs, held
+from gridshift.exporters.grid.splitting import fetch_document
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,12 @@ def day_series(dataset: str, xml_text: str | bytes, factors: Mapping[str, float]
     forecast of another process type (A69's A18 "current", A65's A16 actual load) is ignored: {}.
     Raises ParseError (malformed, wrong document type), NoDataAcknowledgement, RejectedRequest.
     """
-    document = parse_document(xml_text)
+    return document_series(dataset, parse_document(xml_text), factors, start=start, end=end)
+
+
+def document_series(dataset: str, document: Document, factors: Mapping[str, float], *,
+                    start: int | None = None, end: int | None = None) -> Series:
+    """day_series of a document already parsed (the parts of a split query, merged)."""
     if dataset == GENERATION:
         require_document(document, document_type=grid_datasets.GENERATION.document_type,
                          process_type=grid_datasets.GENERATION.process_type)
@@ -212,12 +218,16 @@ class DaySource(Protocol):
 def entsoe_day_fetcher(source: DaySource, factors: Mapping[str, float]) -> Callable[[Chunk], Series]:
     """Backfill's `fetch`: one chunk's day through `source`, as day_series. A FetchError of the
     source passes through; an answer that cannot be read is FetchError("malformed") (the day is
-    not kept), ENTSO-E's "no matching data" FetchError("no_data"), a refusal FetchError("rejected")."""
+    not kept), ENTSO-E's "no matching data" FetchError("no_data"), a refusal FetchError("rejected");
+    a day over a per-query cap is asked again in parts (splitting.py)."""
 
     def fetch(chunk: Chunk) -> Series:
-        text = source.fetch(dataset=chunk.dataset, zone=chunk.zone, start=_utc(chunk.start), end=_utc(chunk.end))
+        def part(start: datetime, end: datetime) -> str:
+            return source.fetch(dataset=chunk.dataset, zone=chunk.zone, start=start, end=end)
+
         with as_fetch_errors(f"the backfill of {chunk.dataset} for {chunk.zone} on {_utc(chunk.start):%Y-%m-%d}"):
-            return day_series(chunk.dataset, text, factors, start=chunk.start, end=chunk.end)
+            document = fetch_document(part, _utc(chunk.start), _utc(chunk.end))
+            return document_series(chunk.dataset, document, factors, start=chunk.start, end=chunk.end)
 
     return fetch
 
@@ -512,7 +522,12 @@ def _combined(statuses: Iterable[BackfillStatus], running: bool) -> BackfillStat
 class BackfillRunner:
     """The ENTSO-E backfill in a daemon thread: today so far first (kept in memory, `recent`),
     then the `days` whole days before it, newest first (kept in `store`, in its folder if it has
-    one), every request through one RequestPacer (`per_minute`, well inside ENTSO-E's 400)."""
+    one), every request through one RequestPacer (`per_minute`, well inside ENTSO-E's 400; in the
+    exporter a share of the one ENTSO-E pacer). Planned again every `rerun_seconds`: what is held
+    is not asked again, so a rerun asks only for the new day and the days an outage cost (given up
+    after their attempts), at the pacer's pace, without a restart."""
+
+    rerun_seconds = 3600.0
 
     def __init__(self, *, zones: Sequence[str], fetch: Callable[[Chunk], Series], store: HistoryStore,
                  recent: HistoryStore | None = None, days: int = MAX_DAYS, per_minute: int = 100,
@@ -529,6 +544,7 @@ class BackfillRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._runs: list[Backfill] = []
+        self._earlier_errors: Counter[str] = Counter()  # of the runs before: the error counter never goes back
         self._lock = threading.Lock()
 
     @property
@@ -537,12 +553,14 @@ class BackfillRunner:
         with self._lock:
             runs = list(self._runs)
         thread = self._thread
-        return _combined((run.status for run in runs), running=thread is not None and thread.is_alive())
+        status = _combined((run.status for run in runs), running=thread is not None and thread.is_alive())
+        status.errors.update(self._earlier_errors)
+        return status
 
     def start(self) -> BackfillRunner:
         """Start the daemon thread (once); returns at once."""
         if self._thread is None and self.zones:
-            self._thread = threading.Thread(target=self.run, name="grid-backfill", daemon=True)
+            self._thread = threading.Thread(target=self._loop, name="grid-backfill", daemon=True)
             self._thread.start()
         return self
 
@@ -552,8 +570,13 @@ class BackfillRunner:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run()
+            self._stop.wait(self.rerun_seconds)
+
     def run(self) -> BackfillStatus:
-        """The whole backfill in the calling thread (what the daemon thread runs)."""
+        """The whole backfill once, in the calling thread (what the daemon thread runs each rerun)."""
         now = self.clock()
         today = int(now) // DAY * DAY
         recent = Backfill(chunks=[Chunk(zone, dataset, today) for zone in self.zones for dataset in self.datasets],
@@ -563,6 +586,8 @@ class BackfillRunner:
         older = Backfill(chunks=chunks, fetch=self._fetch, store=self.store, pacer=self.pacer, clock=self.clock,
                          max_attempts=self._max_attempts)
         with self._lock:
+            for run in self._runs:
+                self._earlier_errors.update(run.status.errors)
             self._runs = [recent, older]
         asked = len(recent.chunks) + sum(not self.store.has(chunk) for chunk in chunks)
         per_minute = self.pacer.per_minute

@@ -1,10 +1,10 @@
 """ENTSO-E XML payload -> typed records. Pure functions of the payload text.
 
 Handles GL_MarketDocument (generation, load, forecasts), Publication_MarketDocument (physical
-cross-border flows, A11) and the Acknowledgement_MarketDocument
-that ENTSO-E sends instead when it has no data. Times become UTC epoch seconds, so DST days
-need no special case: ENTSO-E reports in UTC and a 23- or 25-hour local day is just 92 or 100
-quarter-hours. Compressed curves (curveType A03) are expanded: a missing position repeats the
+cross-border flows, A11) and the Acknowledgement_MarketDocument that ENTSO-E sends instead when
+it has no data, refuses the request, or caps it (QueryTooLarge: split it, splitting.py). Times
+become UTC epoch seconds, so DST days need no special case: ENTSO-E reports in UTC and a 23- or
+25-hour local day is just 92 or 100 quarter-hours. Compressed curves (curveType A03) are expanded: a missing position repeats the
 value before it, up to the end of its period (ENTSO-E "Introduction of different Timeseries
 possibilities (curvetypes)", v1.4).
 """
@@ -33,6 +33,17 @@ class NoDataAcknowledgement(Exception):
 
 class RejectedRequest(Exception):
     """ENTSO-E answered with an acknowledgement document that rejects the request."""
+
+
+class QueryTooLarge(RejectedRequest):
+    """ENTSO-E's per-query cap (a reason-999 acknowledgement): the query asks for more than one
+    answer may carry ("The amount of requested data exceeds allowed limit", "The number of
+    instances (365) exceeds the allowed maximum (100) for data item ..."); the same query over
+    shorter periods is answered. `allowed` and `requested` are the counts the text names, if any."""
+
+    def __init__(self, text: str, *, allowed: int | None = None, requested: int | None = None) -> None:
+        super().__init__(text)
+        self.allowed, self.requested = allowed, requested
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ def parse_document(text: str | bytes) -> Document:
     namespace, _, kind = root.tag.rpartition("}")
     ns = {"n": namespace.lstrip("{")} if namespace else {"n": ""}
     if kind == "Acknowledgement_MarketDocument":
-        _raise_acknowledgement(root, ns)
+        raise _acknowledgement(root, ns)
     if kind not in DOCUMENT_KINDS:
         raise ParseError(f"unexpected document {kind!r}, expected one of {', '.join(DOCUMENT_KINDS)}")
     return Document(
@@ -78,13 +89,45 @@ def parse_document(text: str | bytes) -> Document:
     )
 
 
-def _raise_acknowledgement(root: ET.Element, ns: dict[str, str]) -> None:
+_CAP = re.compile(r"exceeds? (?:the )?allowed (?:limit|maximum)", re.I)
+_INSTANCES = re.compile(r"instances \((\d+)\) exceeds? the allowed maximum \((\d+)\)", re.I)
+_ALLOWED = re.compile(r"allowed:?\s+(\d+)", re.I)
+_REQUESTED = re.compile(r"requested:?\s+(\d+)", re.I)
+
+
+def read_acknowledgement(text: str | bytes) -> Exception | None:
+    """What an acknowledgement document says, as the exception parse_document raises for it
+    (NoDataAcknowledgement, QueryTooLarge, RejectedRequest); None for any other text. For the
+    answers ENTSO-E sends with an HTTP error status."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    namespace, _, kind = root.tag.rpartition("}")
+    if kind != "Acknowledgement_MarketDocument":
+        return None
+    return _acknowledgement(root, {"n": namespace.lstrip("{")})
+
+
+def _acknowledgement(root: ET.Element, ns: dict[str, str]) -> Exception:
     reason = root.find("n:Reason", ns)
     code = reason.findtext("n:code", default="", namespaces=ns) if reason is not None else ""
-    text = reason.findtext("n:text", default="", namespaces=ns) if reason is not None else ""
-    if code == "999" and "no matching data" in text.lower():
-        raise NoDataAcknowledgement(text.strip()[:200])
-    raise RejectedRequest(f"reason {code}: {text.strip()[:200]}")
+    said = (reason.findtext("n:text", default="", namespaces=ns) if reason is not None else "").strip()[:200]
+    if code == "999" and "no matching data" in said.lower():
+        return NoDataAcknowledgement(said)
+    if code == "999" and _CAP.search(said):
+        return query_too_large(f"reason {code}: {said}")
+    return RejectedRequest(f"reason {code}: {said}")
+
+
+def query_too_large(text: str) -> QueryTooLarge:
+    """The cap `text` names, with its counts when it gives them."""
+    instances = _INSTANCES.search(text)
+    if instances:
+        return QueryTooLarge(text, requested=int(instances.group(1)), allowed=int(instances.group(2)))
+    allowed, requested = _ALLOWED.search(text), _REQUESTED.search(text)
+    return QueryTooLarge(text, allowed=int(allowed.group(1)) if allowed else None,
+                         requested=int(requested.group(1)) if requested else None)
 
 
 def _parse_series(element: ET.Element, ns: dict[str, str]) -> Series:

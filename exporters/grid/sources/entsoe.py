@@ -5,6 +5,13 @@ recognises the "No matching data found" acknowledgement. We add what a long-runn
 needs on top: one request per call (our refresher owns retries and backoff), a configurable
 endpoint, and errors that never carry the API token (entsoe-py logs the request parameters,
 token included, at debug level, and requests puts the full URL in HTTP error messages).
+
+Every request is admitted first by the exporter's one RequestPacer for ENTSO-E (pacing.py): at
+most its limit in any minute, none during a ban; a request it does not admit in time is
+FetchError("rate_limited") and is not sent. An answer that names a ban ("Requester banned until
+...", whatever its status) or any 429 bans the pacer, so every other request waits it out too.
+A per-query cap (ENTSO-E's reason-999 "exceeds the allowed limit") is QueryTooLarge, for the
+caller to split (splitting.py).
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ import entsoe.entsoe as entsoe_module
 import pandas as pd
 import requests
 from entsoe import EntsoeRawClient
-from entsoe.exceptions import InvalidBusinessParameterError, InvalidPSRTypeError, NoMatchingDataError
+from entsoe.exceptions import InvalidBusinessParameterError, InvalidPSRTypeError, NoMatchingDataError, PaginationError
 
-from gridshift.exporters.grid.errors import FetchError, http_error
+from gridshift.exporters.grid.errors import FetchError, http_error, retry_after
+from gridshift.exporters.grid.pacing import MINUTE, RequestPacer, ban_end, ban_notice
+from gridshift.exporters.grid.parse import QueryTooLarge, query_too_large, read_acknowledgement
 from gridshift.exporters.grid.sources.bounded import AnswerTooLarge, BoundedSession
 from gridshift.secrets import Secret, redact, redact_library_logs
 
@@ -40,9 +49,13 @@ class EntsoeSource:
     name = "entsoe"
 
     def __init__(self, *, api_key: Secret, endpoint: str, timeout_seconds: float,
-                 session: requests.Session | None = None, clock: Callable[[], float] = time.time) -> None:
+                 session: requests.Session | None = None, clock: Callable[[], float] = time.time,
+                 pacer: RequestPacer | None = None, admit_seconds: float = MINUTE) -> None:
         self._api_key = api_key
         self._clock = clock  # for a Retry-After given as an HTTP-date
+        # Unpaced only where a test builds a source alone; the exporter passes its one pacer.
+        self.pacer = pacer or RequestPacer(10**6, clock=clock)
+        self._admit_seconds = admit_seconds  # a minute: a full minute frees a slot; a ban is refused at once
         redact_library_logs(api_key)
         # entsoe-py reads its endpoint from a module global at request time; every zone of
         # this process talks to the same endpoint, so setting it once here is enough.
@@ -62,6 +75,17 @@ class EntsoeSource:
         return client
 
     def fetch(self, *, dataset: str, zone: str, start: datetime, end: datetime, neighbour: str | None = None) -> str:
+        """The XML text of one request; raises FetchError, or QueryTooLarge over a per-query cap."""
+        self.pacer.admit(self._admit_seconds, f"the ENTSO-E {dataset} request for {zone}")
+        try:
+            return self._send(dataset=dataset, zone=zone, start=start, end=end, neighbour=neighbour)
+        except FetchError as error:
+            until = ban_end(error, self._clock())
+            if until is not None:
+                self.pacer.ban(until)
+            raise
+
+    def _send(self, *, dataset: str, zone: str, start: datetime, end: datetime, neighbour: str | None) -> str:
         try:
             if dataset == IMPORTS:
                 return str(self._client().query_crossborder_flows(
@@ -70,6 +94,8 @@ class EntsoeSource:
             return str(query(zone, start=_timestamp(start), end=_timestamp(end)))
         except NoMatchingDataError:
             raise FetchError("no_data", f"ENTSO-E has no {dataset} data for {zone} yet") from None
+        except PaginationError as error:  # entsoe-py's name for the cap it recognises in an HTTP error
+            raise query_too_large(f"{dataset} of {zone}: {error}") from None
         except (InvalidBusinessParameterError, InvalidPSRTypeError) as error:
             raise FetchError("rejected", f"ENTSO-E rejected the {dataset} request for {zone}: {type(error).__name__}") from None
         except requests.HTTPError as error:
@@ -82,14 +108,23 @@ class EntsoeSource:
             message = redact(f"cannot reach ENTSO-E for {dataset} of {zone}: {type(error).__name__}", self._api_key)
             raise FetchError("connection", message) from None
 
-    def _http_error(self, error: requests.HTTPError, dataset: str, zone: str) -> FetchError:
+    def _http_error(self, error: requests.HTTPError, dataset: str, zone: str) -> FetchError | QueryTooLarge:
         response = error.response
         status = response.status_code if response is not None else 0
+        body = response.text if response is not None else ""
+        headers = response.headers if response is not None else {}
+        where = f"ENTSO-E answered HTTP {status} to the {dataset} request for {zone}"
+        banned = ban_notice(body)
+        if banned is not None:
+            return FetchError("rate_limited", f"{where}: {banned}", retry_after=retry_after(headers, now=self._clock()))
+        acknowledgement = read_acknowledgement(body)
+        if isinstance(acknowledgement, QueryTooLarge):
+            return acknowledgement
         return http_error(
-            status, where=f"ENTSO-E answered HTTP {status} to the {dataset} request for {zone}",
+            status, where=where,
             refused="the API token was refused (check ENTSOE_API_KEY or ENTSOE_API_KEY_FILE)",
             refused_statuses=(401,),  # ENTSO-E refuses a token with 401; anything else is the request's fault
-            headers=response.headers if response is not None else {}, now=self._clock(),
+            headers=headers, now=self._clock(),
         )
 
 
