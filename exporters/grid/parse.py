@@ -91,8 +91,9 @@ def parse_document(text: str | bytes) -> Document:
 
 _CAP = re.compile(r"exceeds? (?:the )?allowed (?:limit|maximum)", re.I)
 _INSTANCES = re.compile(r"instances \((\d+)\) exceeds? the allowed maximum \((\d+)\)", re.I)
-_ALLOWED = re.compile(r"allowed:?\s+(\d+)", re.I)
-_REQUESTED = re.compile(r"requested:?\s+(\d+)", re.I)
+# ENTSO-E's "Allowed: 100 ... Requested: 243", and entsoe-py's retelling of it ("limited to 100 ... requested for 243")
+_ALLOWED = re.compile(r"(?:allowed:?|limited to)\s+(\d+)", re.I)
+_REQUESTED = re.compile(r"requested(?::| for)?\s+(\d+)", re.I)
 
 
 def read_acknowledgement(text: str | bytes) -> Exception | None:
