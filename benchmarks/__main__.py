@@ -16,6 +16,7 @@ BENCHMARKS += ("action_service",)  # issue 6: action service
 BENCHMARKS += ("savings",)  # issue 10: carbon saved, about 7 minutes
 BENCHMARKS += ("forecast", "forecaster_exporter")  # issue 16: forecast accuracy (about 8 minutes), in the exporter
 BENCHMARKS += ("serving",)  # issue 19: the HTTP server under slow clients (about 6 minutes)
+BENCHMARKS += ("entsoe_pacing",)  # issue 19: ENTSO-E requests a minute with the backfill (3 minutes)
 
 
 def main() -> int:

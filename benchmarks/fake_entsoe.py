@@ -11,6 +11,8 @@ this one answers *any* zone, so a benchmark can configure forty zones on four re
 - A69/A01 wind and solar day-ahead forecast: the FI payload;
 - anything else (e.g. the A65/A01 load forecast): ENTSO-E's "No matching data" acknowledgement.
 
+It notes when each API request arrives; GET /arrivals returns those times (`RunningFake.arrivals`).
+
 It runs in a spawned child process (`start_in_child`) so that its CPU time and memory do not
 count against the exporter being measured; the parent imports nothing heavy from here. Plain
 werkzeug, threaded, on 127.0.0.1 and a free port.
@@ -18,8 +20,10 @@ werkzeug, threaded, on 127.0.0.1 and a free port.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import multiprocessing.connection
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +50,7 @@ class FakeEntsoeApp:
         from gridshift.zones import entsoe_area_code
 
         self.token = token
+        self.arrivals: list[float] = []  # appended by the server's threads (list.append is atomic)
         self.no_data = recordings.NO_MATCHING_DATA.encode()
         self.payloads = {name: (data_dir / name).read_bytes() for name in PAYLOAD_FILES}
         self.generation_by_area = {entsoe_area_code(zone): generation_file(i) for i, zone in enumerate(zones)}
@@ -68,6 +73,10 @@ class FakeEntsoeApp:
 
         request = Request(environ)
         params = request.args.to_dict()
+        if request.path == "/arrivals":  # what a benchmark reads back: when each API request came
+            return Response(json.dumps(self.arrivals), content_type="application/json")(environ, start_response)
+        if request.path == "/api":
+            self.arrivals.append(time.time())
         if request.path != "/api":
             response = Response("not found", status=404, content_type="text/plain")
         elif params.get("securityToken") != self.token:
@@ -100,6 +109,12 @@ class RunningFake:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
+
+    def arrivals(self) -> list[float]:
+        """When each API request arrived (epoch seconds), in order."""
+        import requests
+
+        return list(requests.get(f"http://127.0.0.1:{self.port}/arrivals", timeout=10).json())
 
     def stop(self) -> None:
         self.process.terminate()

@@ -64,3 +64,18 @@ def test_serving_benchmark_runs(tmp_path):
     assert "slow clients released" in result.stdout
     [waitress] = json.loads(output.read_text())["servers"]
     assert waitress["added"]["threads"] == 0 and waitress["released_after_seconds"] is not None
+
+
+def test_entsoe_pacing_benchmark_runs(tmp_path):
+    import json
+
+    output = tmp_path / "pacing.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.entsoe_pacing", "--minutes", "0.1", "--zones", "2",
+                             "--per-minute", "12", "--share", "5", "--output", str(output)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    measured = json.loads(output.read_text())
+    # 2 zones x 5 datasets and a backfill of 2 x 4 x 366 days want more than 12 in the first minute: 12 arrive
+    assert measured["requests"] == measured["most_in_any_60_seconds"] == measured["limit_per_minute"] == 12
+    assert measured["backfill"]["done"] + measured["backfill"]["failed"] <= 5
+    assert "most in any sliding 60 s" in result.stdout

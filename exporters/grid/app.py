@@ -72,15 +72,19 @@ class ExporterLoop:
 
 
 def build_grid_exporter(config: Config, *, clock: Callable[[], float] = time.time,
-                        sleep: Callable[[float], None] = time.sleep) -> GridExporter:
-    """`clock` and `sleep` are the exporter's time (a test or a benchmark runs it faster)."""
+                        sleep: Callable[[float], None] = time.sleep,
+                        entsoe_pacer: RequestPacer | None = None) -> GridExporter:
+    """`clock` and `sleep` are the exporter's time (a test or a benchmark runs it faster);
+    `entsoe_pacer` replaces the one built from grid.entsoe.requests_per_minute (a benchmark of
+    the exporter's own cost against a loopback ENTSO-E that has no limit)."""
     grid = config.grid
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     store = GridStore()
     # One limiter for every ENTSO-E request (one token): refresh, flows, backfill; a ban seen by one stops all.
-    entsoe_pacer = RequestPacer(grid.entsoe.requests_per_minute, clock=clock, sleep=sleep)
+    if entsoe_pacer is None:
+        entsoe_pacer = RequestPacer(grid.entsoe.requests_per_minute, clock=clock, sleep=sleep)
     # Validation guarantees a token whenever ENTSO-E zones are configured; without zones no job runs.
     entsoe = EntsoePipeline(
         source=EntsoeSource(api_key=grid.entsoe.api_key or Secret(), endpoint=grid.entsoe.endpoint,

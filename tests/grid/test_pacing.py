@@ -14,7 +14,7 @@ from werkzeug import Request, Response
 from gridshift.config import ConfigError, build_config
 from gridshift.exporters.grid.app import GridExporter, build_grid_exporter
 from gridshift.exporters.grid.errors import FetchError
-from gridshift.exporters.grid.pacing import RequestPacer, ban_end, ban_notice
+from gridshift.exporters.grid.pacing import WINDOW_SECONDS, RequestPacer, ban_end, ban_notice
 from gridshift.exporters.grid.sources.entsoe import EntsoeSource
 from gridshift.secrets import Secret
 from tests.conftest import TOKEN, FakeEntsoe
@@ -62,9 +62,10 @@ class Arrivals:
 
 
 def exporter(fake: FakeEntsoe, time: FakeTime, *, per_minute: int, backfill_share: int = 100,
-             days: int = 2) -> GridExporter:
+             days: int = 2, timeout_seconds: float = 2) -> GridExporter:
     config = build_config({"grid": {
-        "entsoe": {"zones": ["FI"], "endpoint": fake.url, "timeout_seconds": 2, "requests_per_minute": per_minute},
+        "entsoe": {"zones": ["FI"], "endpoint": fake.url, "timeout_seconds": timeout_seconds,
+                   "requests_per_minute": per_minute},
         "max_concurrent_requests": 1,
         "forecaster": {"history_days": days, "requests_per_minute": backfill_share},
     }}, env={"ENTSOE_API_KEY": TOKEN})
@@ -154,12 +155,12 @@ def test_admit_waits_for_a_full_minute_but_refuses_a_ban_at_once():
     time = FakeTime(NOW)
     pacer = RequestPacer(2, clock=time.clock, sleep=time.sleep)
     for _ in range(3):
-        pacer.admit(60, "a request")
-    assert time.now == NOW + 60
+        pacer.admit(WINDOW_SECONDS, "a request")
+    assert time.now == NOW + WINDOW_SECONDS  # a minute, and a second for the request to arrive
     pacer.ban(NOW + 600)
     with pytest.raises(FetchError):
-        pacer.admit(60, "a request")
-    assert time.now == NOW + 60  # refused without waiting
+        pacer.admit(WINDOW_SECONDS, "a request")
+    assert time.now == NOW + WINDOW_SECONDS  # refused without waiting
     share = pacer.share(1000)
     assert share.per_minute == 2 and share.banned_until == NOW + 600
 

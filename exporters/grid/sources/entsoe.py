@@ -28,7 +28,7 @@ from entsoe import EntsoeRawClient
 from entsoe.exceptions import InvalidBusinessParameterError, InvalidPSRTypeError, NoMatchingDataError, PaginationError
 
 from gridshift.exporters.grid.errors import FetchError, http_error, retry_after
-from gridshift.exporters.grid.pacing import MINUTE, RequestPacer, ban_end, ban_notice
+from gridshift.exporters.grid.pacing import WINDOW_SECONDS, RequestPacer, ban_end, ban_notice
 from gridshift.exporters.grid.parse import QueryTooLarge, query_too_large, read_acknowledgement
 from gridshift.exporters.grid.sources.bounded import AnswerTooLarge, BoundedSession
 from gridshift.secrets import Secret, redact, redact_library_logs
@@ -50,7 +50,7 @@ class EntsoeSource:
 
     def __init__(self, *, api_key: Secret, endpoint: str, timeout_seconds: float,
                  session: requests.Session | None = None, clock: Callable[[], float] = time.time,
-                 pacer: RequestPacer | None = None, admit_seconds: float = MINUTE) -> None:
+                 pacer: RequestPacer | None = None, admit_seconds: float = WINDOW_SECONDS) -> None:
         self._api_key = api_key
         self._clock = clock  # for a Retry-After given as an HTTP-date
         # Unpaced only where a test builds a source alone; the exporter passes its one pacer.
