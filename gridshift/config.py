@@ -284,6 +284,27 @@ DEFAULT_PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 
 
 @dataclass(frozen=True)
+class LeaderElectionSettings:
+    """One replica acts at a time (a coordination.k8s.io Lease); the others serve webhooks and keep
+    their books from Alertmanager, ready to take over (docs/actions.md "High availability")."""
+
+    enabled: bool = False
+    lease_name: str = "gridshift-actions"
+    lease_namespace: str = ""  # empty: the pod's own ($POD_NAMESPACE)
+    lease_duration_seconds: float = 15.0  # a leader unheard of this long is replaced
+    renew_deadline_seconds: float = 10.0  # a leader that cannot renew within this stops acting
+    retry_period_seconds: float = 2.0
+
+    def check(self, path: str) -> list[str]:
+        problems = positive(self, path, "lease_duration_seconds", "renew_deadline_seconds", "retry_period_seconds")
+        if not problems and not self.retry_period_seconds < self.renew_deadline_seconds < self.lease_duration_seconds:
+            problems.append(f"{path}: needs retry_period_seconds < renew_deadline_seconds < lease_duration_seconds")
+        if not self.lease_name:
+            problems.append(f"{path}.lease_name: must not be empty")
+        return problems
+
+
+@dataclass(frozen=True)
 class ActionsSettings:
     listen_address: str = "0.0.0.0"
     port: int = 9600
@@ -315,11 +336,19 @@ class ActionsSettings:
     plan_interruption_share: float = 0.1
     plan_min_gain: float = 0.0
     plan_risk: float = 0.0
+    # What the API server, the scheduler and the nodes see of us (docs/actions.md "Pacing"): writes
+    # (patches, Events) at most this many a second; resumes and restores, soonest deadline first,
+    # at most this many a minute and with at most `max_pending_pods` of their pods Pending at once.
+    max_writes_per_second: float = 20.0
+    max_resumes_per_minute: int = 600
+    max_pending_pods: int = 200
+    leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
     webhook_token: Secret | None = field(default=None, metadata={"secret": secrets.WEBHOOK_TOKEN})
 
     def check(self, path: str) -> list[str]:
         problems = positive(self, path, "reconcile_seconds", "request_timeout_seconds", "max_body_bytes", "workers",
-                            "decisions_kept", "default_job_duration_seconds")
+                            "decisions_kept", "default_job_duration_seconds", "max_writes_per_second",
+                            "max_resumes_per_minute", "max_pending_pods")
         for name in ("plan_interruption_share", "plan_min_gain", "plan_risk"):
             if getattr(self, name) < 0:
                 problems.append(f"{path}.{name}: must be 0 or more")
