@@ -17,6 +17,7 @@ BENCHMARKS += ("savings",)  # issue 10: carbon saved, about 7 minutes
 BENCHMARKS += ("forecast", "forecaster_exporter")  # issue 16: forecast accuracy (about 8 minutes), in the exporter
 BENCHMARKS += ("serving",)  # issue 19: the HTTP server under slow clients (about 6 minutes)
 BENCHMARKS += ("entsoe_pacing",)  # issue 19: ENTSO-E requests a minute with the backfill (3 minutes)
+BENCHMARKS += ("image_size",)  # issue 19: the image's runtime venv, its builder stage replayed (about a minute)
 
 
 def main() -> int:

@@ -1,60 +1,181 @@
 """The Dockerfile has the properties the chart relies on (no container engine here to build it).
 
-Aspects: multi-stage, the final stage a slim Python with only the builder's venv copied in; a
-numeric non-root USER equal to the chart's runAsUser; ENTRYPOINT `gridshift` (the chart's args
-pick the role); pip keeps no cache and nothing installs a compiler; the .dockerignore lets in
-exactly what the COPY lines need; and those files alone build a wheel that carries every
-component and the `gridshift` command, which is what the builder stage does.
+Aspects: multi-stage, the final stage a slim Python with only the builder's venv copied in; the
+base either pinned by digest or, while the registry cannot be reached, a bare tag marked as not
+pinned (never a made-up digest); a numeric non-root USER equal to the chart's runAsUser;
+ENTRYPOINT `gridshift` (the chart's args pick the role); OCI labels from build ARGs; pip keeps
+no cache, nothing installs a compiler, and the builder installs exactly the hash-locked
+dependency set (requirements/runtime.lock, binary wheels only, nothing resolved at build time)
+and builds with the locked setuptools; the lock covers every runtime dependency of
+pyproject.toml at a version its bound accepts, and is closed under their requirements; the
+.dockerignore lets in exactly what the COPY lines need; and those files alone build a wheel that
+carries every component and the `gridshift` command, which is what the builder stage does.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib.metadata
 import json
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 
+import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
+from benchmarks import dockerfile
 from tests.chart.render import CHART, ROOT
 
-DOCKERFILE = ROOT / "Dockerfile"
+DOCKERFILE = dockerfile.DOCKERFILE
+RUNTIME_LOCK = ROOT / "requirements" / "runtime.lock"
+BUILD_LOCK = ROOT / "requirements" / "build.lock"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+DIGEST = re.compile(r"^python:3\.11-slim@sha256:[0-9a-f]{64}$")
+NOT_PINNED_MARK = "BASE IMAGE NOT YET PINNED BY DIGEST"
 
 
 def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    found = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            found.append((keyword.upper(), rest.strip()))
-    return found
+    return dockerfile.instructions()
 
 
 def stages() -> list[list[tuple[str, str]]]:
-    result: list[list[tuple[str, str]]] = []
-    for keyword, rest in instructions():
-        if keyword == "FROM":
-            result.append([])
-        if result:
-            result[-1].append((keyword, rest))
-    return result
+    return dockerfile.stages()
 
 
 def args() -> dict[str, str]:
-    return dict(rest.split("=", 1) for keyword, rest in instructions() if keyword == "ARG" and "=" in rest)
+    return dockerfile.global_args()
 
 
 def test_multi_stage_with_a_slim_python_base():
     builder, final = stages()
     assert re.fullmatch(r"\$\{PYTHON_IMAGE\} AS builder", builder[0][1])
-    assert final[0][1] == "${PYTHON_IMAGE}"
-    assert args()["PYTHON_IMAGE"] == "python:3.11-slim"
+    assert final[0][1] == "${PYTHON_IMAGE}"  # one base for both: the venv's interpreter is the runtime's
+    assert args()["PYTHON_IMAGE"].partition("@")[0] == "python:3.11-slim"
+
+
+def test_the_base_is_pinned_by_digest_or_marked_as_not_pinned():
+    """A digest when one could be resolved; else the bare tag with the marker, never a made-up digest."""
+    base = args()["PYTHON_IMAGE"]
+    if "@" in base:
+        assert DIGEST.match(base), base
+        assert NOT_PINNED_MARK not in DOCKERFILE.read_text()
+    else:
+        assert base == "python:3.11-slim"
+        assert NOT_PINNED_MARK in DOCKERFILE.read_text()
+        assert "not pinned by digest" in (ROOT / "docs" / "helm.md").read_text()
+
+
+def test_oci_labels_come_from_build_args():
+    _, final = stages()
+    labels = dict(re.findall(r'(org\.opencontainers\.image\.[a-z]+)="([^"]*)"',
+                             " ".join(rest for keyword, rest in final if keyword == "LABEL")))
+    assert labels["org.opencontainers.image.version"] == "${VERSION}"
+    assert labels["org.opencontainers.image.revision"] == "${REVISION}"
+    assert labels["org.opencontainers.image.source"] == "${SOURCE}"
+    assert labels["org.opencontainers.image.licenses"] == PYPROJECT["project"]["license"]
+    assert labels["org.opencontainers.image.title"] == PYPROJECT["project"]["name"]
+    assert labels["org.opencontainers.image.description"]
+    declared = {rest.split("=")[0] for keyword, rest in final if keyword == "ARG"}
+    assert {"VERSION", "REVISION", "SOURCE"} <= declared  # declared in the stage, or the labels would be empty
+    assert args()["VERSION"] == PYPROJECT["project"]["version"]
+
+
+def pip_commands(stage) -> list[str]:
+    runs = " && ".join(rest for keyword, rest in stage if keyword == "RUN")
+    return [c.strip() for c in runs.split("&&") if re.search(r"\bpip (install|wheel)\b", c)]
+
+
+def test_the_builder_installs_only_the_hash_locked_set():
+    builder, _ = stages()
+    commands = pip_commands(builder)
+    locked = [c for c in commands if "-r requirements/" in c]
+    assert {re.search(r"-r (\S+)", c).group(1) for c in locked} == {"requirements/runtime.lock", "requirements/build.lock"}
+    for command in locked:
+        assert "--require-hashes" in command and "--no-deps" in command and "--only-binary :all:" in command, command
+    for command in set(commands) - set(locked):  # gridshift's own wheel: built and installed with nothing fetched
+        if " wheel " in command:
+            assert "--no-build-isolation" in command and "--no-deps" in command, command
+        else:
+            assert "--no-index" in command and "--no-deps" in command, command
+    runs = " ".join(rest for keyword, rest in builder if keyword == "RUN")
+    assert "pip check" in runs  # the locked set fits gridshift's requirements
+
+
+def locked(path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of a pip-compile lock."""
+    text = re.sub(r"\\\n\s*", " ", path.read_text())
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)(.*)$", line)
+        if match:
+            found[canonicalize_name(match.group(1))] = (match.group(2), re.findall(r"--hash=sha256:([0-9a-f]{64})", match.group(3)))
+    return found
+
+
+@pytest.mark.parametrize("lock", [RUNTIME_LOCK, BUILD_LOCK], ids=["runtime", "build"])
+def test_every_locked_package_is_pinned_with_hashes(lock):
+    entries = locked(lock)
+    assert entries
+    unhashed = [name for name, (_, hashes) in entries.items() if not hashes]
+    assert not unhashed, f"{lock.name}: no --hash for {unhashed}"
+    pinned_lines = [line for line in lock.read_text().splitlines() if re.match(r"^[A-Za-z0-9]", line)]
+    assert len(pinned_lines) == len(entries), "a requirement that is not name==version"
+
+
+@pytest.mark.parametrize(("lock", "requirements"), [
+    (RUNTIME_LOCK, PYPROJECT["project"]["dependencies"]),
+    (BUILD_LOCK, PYPROJECT["build-system"]["requires"]),
+], ids=["runtime", "build"])
+def test_the_lock_covers_every_dependency_at_a_version_its_bound_accepts(lock, requirements):
+    entries = locked(lock)
+    problems = []
+    for text in requirements:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        if name not in entries:
+            problems.append(f"{requirement.name} is not in {lock.name}")
+        elif not requirement.specifier.contains(entries[name][0], prereleases=True):
+            problems.append(f"{requirement.name}: {lock.name} has {entries[name][0]}, pyproject.toml asks {requirement.specifier}")
+    assert not problems, "\n".join(problems) + f"\nregenerate: see {lock.parent.name}/README.md"
+
+
+def test_the_runtime_lock_is_closed_under_its_packages_requirements():
+    """Each locked package this venv has at the same version: everything it requires is locked too
+    (the Dockerfile installs with --no-deps, so a missing one would be missing in the image)."""
+    entries = locked(RUNTIME_LOCK)
+    environment = {"python_version": "3.11", "python_full_version": "3.11.0", "sys_platform": "linux",
+                   "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
+                   "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
+    checked, missing = 0, []
+    for name, (version, _) in entries.items():
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if distribution.version != version:
+            continue
+        checked += 1
+        for text in distribution.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker and not requirement.marker.evaluate(environment):
+                continue
+            if canonicalize_name(requirement.name) not in entries:
+                missing.append(f"{name} {version} requires {text}")
+    assert checked >= len(entries) * 3 // 4, f"only {checked} of {len(entries)} locked packages could be checked here"
+    assert not missing, "\n".join(missing)
+
+
+def test_the_lock_says_how_it_was_made():
+    head = RUNTIME_LOCK.read_text().splitlines()[:6]
+    assert any("pip-compile" in line and "--generate-hashes" in line and "pyproject.toml" in line for line in head), head
+    readme = (ROOT / "requirements" / "README.md").read_text()
+    assert "pip-compile" in readme and "runtime.lock" in readme and "build.lock" in readme
 
 
 def test_the_final_stage_gets_only_the_venv():
@@ -107,18 +228,14 @@ def dockerignore_admits(path: str) -> bool:
 
 def copied_sources() -> list[str]:
     builder, _ = stages()
-    sources = []
-    for keyword, rest in builder:
-        if keyword == "COPY":
-            sources += [s.rstrip("/") for s in rest.split()[:-1] if not s.startswith("--")]
-    return sources
+    return dockerfile.copied_sources(builder)
 
 
 def test_the_dockerignore_lets_in_what_is_copied_and_keeps_out_the_rest():
     for source in copied_sources():
         assert (ROOT / source).exists(), source
         assert dockerignore_admits(source), f"{source} is copied but .dockerignore excludes it"
-    for kept_out in (".venv", ".git", "tests", "benchmarks", "build", "charts", "docs"):
+    for kept_out in (".venv", ".git", "tests", "benchmarks", "build", "charts", "docs", "requirements/build.in"):
         assert not dockerignore_admits(kept_out), kept_out
     assert not dockerignore_admits("gridshift/__pycache__")
 
