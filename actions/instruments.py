@@ -30,6 +30,12 @@ class ActionInstruments:
         self.planned_replicas = Gauge(names.PLANNED_REPLICAS, "Elastic work: the width its schedule gives now "
                                       "(replicas, a Job's parallelism).", (names.NAMESPACE, "kind", "workload"),
                                       registry=registry)
+        self.leader = Gauge(names.LEADER, "1 while this replica acts (holds the leader Lease, or leader "
+                            "election is off), 0 while it follows.", registry=registry)
+        self.kube_writes = Counter(names.KUBE_WRITES, "Writes sent to the Kubernetes API (patches, Events), "
+                                   "each admitted by the write rate limit.", registry=registry)
+        self.kube_write_wait = Counter(names.KUBE_WRITE_WAIT, "Time writes waited for the write rate limit "
+                                       "(actions.max_writes_per_second).", registry=registry)
         Info(names.BUILD_INFO, "gridshift build.", registry=registry).info({"version": __version__})
 
     def set_plans(self, plans: dict[tuple[str, str, str], Plan]) -> None:

@@ -33,6 +33,7 @@ from gridshift.actions.instruments import ActionInstruments
 from gridshift.actions.cluster import ClusterRead, namespace_view, read_cluster
 from gridshift.actions.kube.api import KubeApi
 from gridshift.actions.kube.errors import Conflict, KubeError
+from gridshift.actions.kube.writes import NotLeader
 from gridshift.actions.jobs import CRONJOB_HOLD_LEAD_SECONDS
 from gridshift.actions.planner import Forecast, ForecastSource, Plan, PlannerSettings
 from gridshift.actions.policy import (ClusterTarget, Context, Decision, MigrationTarget, NamespaceView, Verb, Workload, decide,
@@ -70,7 +71,9 @@ class Reconciler:
                  executor: Executor, decisions: DecisionLog, instruments: ActionInstruments,
                  protected: frozenset[str], alertmanager: Alertmanager | None = None,
                  intensities: Intensities | None = None, forecasts: ForecastSource | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 leadership: Callable[[], bool] | None = None, clock: Callable[[], float] = time.time) -> None:
+        """`leadership`: with leader election, whether this replica leads now; a follower runs no
+        pass, it keeps its alert book from Alertmanager, ready to take over."""
         self.kube, self.book, self.settings, self.cluster = kube, book, settings, cluster
         self.forecasts = forecasts
         self.planner = PlannerSettings(interruption_share=settings.plan_interruption_share,
@@ -83,7 +86,9 @@ class Reconciler:
         self._idle.set()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="reconcile")
+        self.leadership = leadership
         self.passes = 0
+        self.follower_syncs = 0  # Alertmanager syncs while following (nothing acted on)
         self.last_error: str | None = None
 
     # --- scheduling ---------------------------------------------------------------------------
@@ -113,23 +118,53 @@ class Reconciler:
         while not self._stop.is_set():
             self._wake.clear()
             wait = self.settings.reconcile_seconds
-            try:
-                result = self.run_pass()
-                if result.needs_another_pass:
-                    self.trigger()
-                if result.wake_at is not None:  # a plan acts before the next timed pass: be there
-                    wait = max(1.0, min(wait, result.wake_at - self.clock()))
-            except Exception:  # a bug must not stop reconciling; counted and logged
-                self.instruments.reconcile_errors.labels("pass").inc()
-                log.exception("reconcile pass failed")
+            if self.leads():
+                wait = self._lead(wait)
+            else:
+                self.follow()
             if not self._wake.is_set():
                 self._idle.set()
             self._wake.wait(wait)
 
+    def _lead(self, wait: float) -> float:
+        """One pass as the leader; returns how long until the next (a plan may want it sooner)."""
+        try:
+            result = self.run_pass()
+            if result.needs_another_pass:
+                self.trigger()
+            if result.wake_at is not None:  # a plan acts before the next timed pass: be there
+                wait = max(1.0, min(wait, result.wake_at - self.clock()))
+        except Exception:  # a bug must not stop reconciling; counted and logged
+            self.instruments.reconcile_errors.labels("pass").inc()
+            log.exception("reconcile pass failed")
+        return wait
+
+    def leads(self) -> bool:
+        leading = self.leadership is None or self.leadership()
+        self.instruments.leader.set(1 if leading else 0)
+        return leading
+
+    def follow(self) -> None:
+        """What a follower does each period: keep the book from Alertmanager, so a takeover acts on
+        what is active (defect 3: never on an empty book)."""
+        if self.alertmanager is not None:
+            self._sync_alertmanager()
+            self.follower_syncs += 1
+
     # --- one pass -----------------------------------------------------------------------------
 
     def run_pass(self, *, sync_alertmanager: bool = True) -> PassResult:
-        """One pass: read, decide, apply. Never raises for the cluster or an upstream (counted, logged)."""
+        """One pass: read, decide, apply. Never raises for the cluster or an upstream (counted, logged);
+        ends early, nothing more written, when this replica stops leading in the middle of it."""
+        try:
+            return self._pass(sync_alertmanager=sync_alertmanager)
+        except NotLeader as error:
+            self.instruments.leader.set(0)
+            self.last_error = str(error)
+            log.warning("reconcile: pass ended, this replica stopped leading: %s", error)
+            return PassResult(error=self.last_error)
+
+    def _pass(self, *, sync_alertmanager: bool) -> PassResult:
         started = time.monotonic()
         if sync_alertmanager:
             self._sync_alertmanager()

@@ -196,7 +196,7 @@ def _run_exporter(args: argparse.Namespace) -> int:
 def _run_actions(args: argparse.Namespace) -> int:
     import os
 
-    from gridshift.actions.app import InsecureRefused, build_action_service
+    from gridshift.actions.app import CannotStart, build_action_service
 
     loaded = _config_and_cluster(args, "gridshift actions")
     if loaded is None:
@@ -205,13 +205,13 @@ def _run_actions(args: argparse.Namespace) -> int:
     try:
         service = build_action_service(config, api_client=api_client, insecure=args.insecure, dry_run=args.dry_run,
                                        release_namespace=os.environ.get("POD_NAMESPACE", ""))
-    except InsecureRefused as error:
+    except CannotStart as error:
         print(f"gridshift actions: {error}", file=sys.stderr)
         return 2
     settings = config.actions
     listen = Listen(settings.listen_address, args.port or settings.port, settings.metrics_port, service.served_body_limit)
     mode = service.reconciler.executor.dry_run
-    return _serve(service.app, listen, service.reconciler, config.serving,
+    return _serve(service.app, listen, service.loop, config.serving,
                   "action service on %s:%d%s", listen.host, listen.port, f" ({mode} dry run)" if mode else "")
 
 

@@ -99,6 +99,10 @@ WEBHOOK_REQUESTS = f"{PREFIX}_webhook_requests"
 RECONCILE_DURATION = f"{PREFIX}_reconcile_duration_seconds"
 RECONCILE_ERRORS = f"{PREFIX}_reconcile_errors"
 LAST_RECONCILE = f"{PREFIX}_last_reconcile_timestamp_seconds"
+# High availability and pacing (gridshift additions, docs/metrics.md).
+LEADER = f"{PREFIX}_actions_leader"
+KUBE_WRITES = f"{PREFIX}_actions_kube_writes"
+KUBE_WRITE_WAIT = f"{PREFIX}_actions_kube_write_wait_seconds"
 ACTIVE_ALERTS = f"{PREFIX}_active_alerts"
 # Plans (gridshift additions, docs/metrics.md).
 PLANNED_RELEASE = f"{PREFIX}_planned_release_timestamp_seconds"

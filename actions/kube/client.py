@@ -19,6 +19,7 @@ from gridshift import names
 from gridshift.actions.kinds import Kind
 from gridshift.actions.kube.api import KubeApi
 from gridshift.actions.kube.errors import NotFound, classify
+from gridshift.actions.kube.writes import WriteGate
 
 # (api group, resource) -> verbs this module calls. tests/actions check the chart's RBAC against it.
 VERBS: dict[tuple[str, str], frozenset[str]] = {
@@ -40,12 +41,18 @@ KARMADA_VERBS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+WRITE_VERBS = frozenset({"patch", "create"})
+
+
 class Kube:
     def __init__(self, api: k8s.ApiClient, *, timeout_seconds: float,
-                 on_call: Callable[[str, str, str], None] | None = None) -> None:
+                 on_call: Callable[[str, str, str], None] | None = None, writes: WriteGate | None = None,
+                 on_write: Callable[[], None] | None = None) -> None:
         self.api = api
         self.timeout_seconds = timeout_seconds
         self.on_call = on_call  # (verb, group, resource): for the RBAC check in tests
+        self.writes = writes  # paces writes and, with leader election, lets only the leader send them
+        self.on_write = on_write  # counts each write sent
 
     def list_namespaces(self) -> list[dict[str, Any]]:
         return self._items("list", "", "namespaces", "/api/v1/namespaces")
@@ -97,6 +104,10 @@ class Kube:
 
     def _call(self, verb: str, group: str, resource: str, method: str, path: str, *,
               query: list[tuple[str, str]] | None = None, body: Any = None, content_type: str | None = None) -> dict[str, Any]:
+        if self.writes is not None and verb in WRITE_VERBS:
+            self.writes.admit(f"{verb} {resource} {path.rsplit('/', 1)[-1]}")
+        if self.on_write is not None and verb in WRITE_VERBS:
+            self.on_write()
         if self.on_call is not None:
             self.on_call(verb, group, resource)
         headers = {"Accept": "application/json"}
