@@ -22,6 +22,21 @@ CHART = ROOT / "charts" / "gridshift"
 RELEASE = "gridshift"
 NAMESPACE = "gridshift"
 
+# What every component gets in the "extras" combination: a proxy and a private CA from a ConfigMap,
+# a priority class, a spread over zones, and a cloud identity on its ServiceAccount.
+CA_BUNDLE = "/etc/ssl/custom/ca.crt"
+EXTRAS: dict[str, Any] = {
+    "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy.example.com:3128"},
+                 {"name": "NO_PROXY", "value": ".svc,.cluster.local"},
+                 {"name": "REQUESTS_CA_BUNDLE", "value": CA_BUNDLE}],
+    "extraVolumes": [{"name": "ca-bundle", "configMap": {"name": "corporate-ca"}}],
+    "extraVolumeMounts": [{"name": "ca-bundle", "mountPath": "/etc/ssl/custom", "readOnly": True}],
+    "priorityClassName": "gridshift-high",
+    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                   "whenUnsatisfiable": "ScheduleAnyway"}],
+}
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
 # The value combinations every object-level test runs over: name -> values.
 COMBINATIONS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -56,6 +71,13 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
                    "cluster": {"default_zone": "ONPREM"},
                    "actions": {"alertmanager_url": "http://alertmanager.monitoring.svc:9093", "dry_run": True}},
         "commonLabels": {"team": "platform"},
+    },
+    "extras": {
+        "image": {"repository": "registry.example.com/gridshift", "digest": DIGEST},
+        "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/gridshift"}},
+        "exporter": EXTRAS, "actions": EXTRAS,
+        "power": {**EXTRAS, "enabled": True, "serviceAccount": {"annotations": {
+            "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/gridshift-power"}}},
     },
 }
 

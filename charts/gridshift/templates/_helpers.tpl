@@ -42,8 +42,13 @@ app.kubernetes.io/part-of: gridshift
 {{- end }}
 {{- end }}
 
+{{/* repository@digest when image.digest is set (the tag is then ignored), else repository:tag. */}}
 {{- define "gridshift.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
 {{- end }}
 
 {{/* Secrets --------------------------------------------------------------------------------- */}}
@@ -223,8 +228,10 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 
 {{/* Pod pieces shared by every component ----------------------------------------------------- */}}
 
-{{/* include "gridshift.container" (dict "ctx" $ "component" "exporter" "args" (list ...) "port" 9500 "values" .Values.exporter) */}}
+{{/* include "gridshift.container" (dict "ctx" $ "component" "exporter" "args" (list ...) "port" 9500 "values" .Values.exporter)
+Optional: "env" and "mounts" (the chart's own), before the component's extraEnv and extraVolumeMounts. */}}
 {{- define "gridshift.container" -}}
+{{- $metricsPort := include "gridshift.metricsPort" (dict "ctx" .ctx "component" .component) }}
 - name: {{ .component }}
   image: {{ include "gridshift.image" .ctx | quote }}
   imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
@@ -234,7 +241,12 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
     - name: http
       containerPort: {{ .port }}
       protocol: TCP
-  {{- with .env }}
+    {{- if $metricsPort }}
+    - name: metrics
+      containerPort: {{ $metricsPort }}
+      protocol: TCP
+    {{- end }}
+  {{- with concat (.env | default list) (.values.extraEnv | default list) }}
   env:
     {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -254,20 +266,45 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
   securityContext:
     {{- toYaml .ctx.Values.containerSecurityContext | nindent 4 }}
   volumeMounts:
-    - name: config
-      mountPath: /etc/gridshift
-      readOnly: true
-    - name: tmp
-      mountPath: /tmp
-    {{- with .mounts }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
+    {{- include "gridshift.volumeMounts" . | nindent 4 }}
 {{- end }}
 
+{{/* The config file and /tmp, then "mounts" (the chart's own), then the component's extraVolumeMounts. */}}
+{{- define "gridshift.volumeMounts" -}}
+- name: config
+  mountPath: /etc/gridshift
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+{{- with concat (.mounts | default list) (.values.extraVolumeMounts | default list) }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* include "gridshift.volumes" (dict "ctx" $ "file" "actions.yaml" "values" .Values.actions "volumes" (list ...)):
+that component's config file, /tmp, "volumes" (the chart's own), then the component's extraVolumes. */}}
+{{- define "gridshift.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "gridshift.fullname" .ctx }}-config
+    items: [{key: {{ .file }}, path: {{ .file }}}]
+- name: tmp
+  emptyDir: {sizeLimit: 64Mi}
+{{- with concat (.volumes | default list) (.values.extraVolumes | default list) }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Scheduling of a component's pods: include "gridshift.podScheduling" (dict "ctx" $ "component" "actions" "values" .Values.actions).
+A topologySpreadConstraint without a labelSelector spreads the component's own pods. Without
+"component" (the uninstall hook's Job), no topology spread: it is one pod, not a set to spread. */}}
 {{- define "gridshift.podScheduling" -}}
 {{- with .ctx.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.priorityClassName }}
+priorityClassName: {{ . }}
 {{- end }}
 {{- with .values.nodeSelector }}
 nodeSelector:
@@ -281,6 +318,35 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- if and .component .values.topologySpreadConstraints }}
+{{- $own := dict "matchLabels" (fromYaml (include "gridshift.selectorLabels" (dict "ctx" .ctx "component" .component))) }}
+topologySpreadConstraints:
+  {{- range .values.topologySpreadConstraints }}
+  {{- $constraint := deepCopy . }}
+  {{- if not (hasKey $constraint "labelSelector") }}{{ $_ := set $constraint "labelSelector" $own }}{{ end }}
+  - {{- toYaml $constraint | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The pod's terminationGracePeriodSeconds: gridshift's own shutdown grace (config.serving.shutdown_grace_seconds,
+default 20, as gridshift/serving_settings.py: finish the pass in flight, then exit) and 10 s more, so the
+kubelet never kills a clean shutdown. */}}
+{{- define "gridshift.terminationGracePeriodSeconds" -}}
+{{- $serving := .Values.config.serving | default dict }}
+{{- add (hasKey $serving "shutdown_grace_seconds" | ternary $serving.shutdown_grace_seconds 20) 10 }}
+{{- end }}
+
+{{/* A component's own /metrics port (config <component>.metrics_port), or nothing: /metrics is then served
+beside the app on `http`. include "gridshift.metricsPort" (dict "ctx" $ "component" "exporter") */}}
+{{- define "gridshift.metricsPort" -}}
+{{- $section := get (.ctx.Values.config | default dict) .component | default dict }}
+{{- with $section.metrics_port }}{{ . }}{{ end }}
+{{- end }}
+
+{{/* The port name Prometheus scrapes, on the container and the Service: `metrics` with a port of its own, else `http`. */}}
+{{- define "gridshift.scrapePort" -}}
+{{- if include "gridshift.metricsPort" . }}metrics{{ else }}http{{ end }}
 {{- end }}
 
 {{- define "gridshift.podMetadata" -}}
@@ -315,4 +381,34 @@ annotations:
 away, so the PrometheusRule gives them the release's: the operator's OnNamespace matcher wants it. */}}
 {{- define "gridshift.gridAlerts" -}}
 {{- toYaml (list "GridCarbonIntensityHigh" "GridCarbonIntensityCritical" "GridCarbonIntensityLow" "GridCarbonDataStale" "GridCarbonGreenerWindowAhead") }}
+{{- end }}
+
+{{/* A component's Service: include "gridshift.service" (dict "ctx" $ "component" "actions" "port" 9600).
+Its label gridshift.io/job is the ServiceMonitor's jobLabel: job="gridshift-<component>" whatever the
+release is called (alertmanager/rules.yaml's GridshiftTargetDown matches job=~"gridshift.*"). */}}
+{{- define "gridshift.service" -}}
+{{- $metricsPort := include "gridshift.metricsPort" . }}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "gridshift.fullname" .ctx }}-{{ .component }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "gridshift.labels" . | nindent 4 }}
+    gridshift.io/job: gridshift-{{ .component }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "gridshift.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: http
+      port: {{ .port }}
+      targetPort: http
+      protocol: TCP
+    {{- if $metricsPort }}
+    - name: metrics
+      port: {{ $metricsPort }}
+      targetPort: metrics
+      protocol: TCP
+    {{- end }}
 {{- end }}
