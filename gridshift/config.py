@@ -370,6 +370,10 @@ class ExporterSettings:
         return port_number(self.port, f"{path}.port") + metrics_port(self.metrics_port, self.port, path)
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+
+
 @dataclass(frozen=True)
 class Config:
     log_level: str = "info"
@@ -382,11 +386,10 @@ class Config:
     power: PowerSettings = field(default_factory=PowerSettings)
 
     def check(self, path: str) -> list[str]:
-        levels = ("debug", "info", "warning", "error")
         problems = []
-        if self.log_level not in levels:
-            problems.append(f"{path}log_level: must be one of {', '.join(levels)}, got {self.log_level!r}")
-        if self.log_format not in ("text", "json"):
+        if self.log_level not in LOG_LEVELS:
+            problems.append(f"{path}log_level: must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.log_format not in LOG_FORMATS:
             problems.append(f"{path}log_format: must be text or json, got {self.log_format!r}")
         return problems
 

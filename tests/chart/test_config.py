@@ -18,8 +18,9 @@ from gridshift.config import build_config
 from tests.chart.render import COMBINATIONS, NAMESPACE, RELEASE, Rendered, render
 
 EXPORTER_URL = f"http://{RELEASE}-exporter.{NAMESPACE}.svc:9500"
-SECTIONS = {"exporter": {"log_level", "log_format", "exporter", "grid"}, "actions": {"log_level", "log_format", "cluster", "actions"},
-            "power": {"log_level", "log_format", "cluster", "power"}}
+SECTIONS = {"exporter": {"log_level", "log_format", "serving", "exporter", "grid"},
+            "actions": {"log_level", "log_format", "serving", "cluster", "actions"},
+            "power": {"log_level", "log_format", "serving", "cluster", "power"}}
 WORKLOAD = {"exporter": "gridshift-exporter", "actions": "gridshift-actions", "power": "gridshift-power"}
 
 

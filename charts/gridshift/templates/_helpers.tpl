@@ -135,9 +135,18 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 
 {{/* Per-component configuration files --------------------------------------------------------- */}}
 
+{{/* What every component's file starts with: logging, and how it serves (config.serving, as given). */}}
+{{- define "gridshift.config.common" -}}
+{{- toYaml (dict "log_level" .Values.config.log_level "log_format" (.Values.config.log_format | default "text")
+                 "serving" (deepCopy (.Values.config.serving | default dict))) }}
+{{- end }}
+
 {{- define "gridshift.config.exporter" -}}
-{{- $config := dict "log_level" .Values.config.log_level "log_format" (.Values.config.log_format | default "text") }}
-{{- $_ := set $config "exporter" (dict "listen_address" "0.0.0.0" "port" 9500) }}
+{{- $config := include "gridshift.config.common" . | fromYaml }}
+{{- $exporter := deepCopy (.Values.config.exporter | default dict) }}
+{{- $_ := set $exporter "listen_address" "0.0.0.0" }}
+{{- $_ := set $exporter "port" 9500 }}
+{{- $_ := set $config "exporter" $exporter }}
 {{- $_ := set $config "grid" (deepCopy (.Values.config.grid | default dict)) }}
 {{- toYaml $config }}
 {{- end }}
@@ -159,7 +168,9 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{- end }}
 {{- $_ := set $actions "listen_address" "0.0.0.0" }}
 {{- $_ := set $actions "port" 9600 }}
-{{- $config := dict "log_level" .Values.config.log_level "log_format" (.Values.config.log_format | default "text") "cluster" (deepCopy (.Values.config.cluster | default dict)) "actions" $actions }}
+{{- $config := include "gridshift.config.common" . | fromYaml }}
+{{- $_ := set $config "cluster" (deepCopy (.Values.config.cluster | default dict)) }}
+{{- $_ := set $config "actions" $actions }}
 {{- toYaml $config }}
 {{- end }}
 
@@ -181,7 +192,9 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{- $_ := set $power "estimator" $estimator }}
 {{- $_ := set $power "listen_address" "0.0.0.0" }}
 {{- $_ := set $power "port" 9501 }}
-{{- $config := dict "log_level" .Values.config.log_level "log_format" (.Values.config.log_format | default "text") "cluster" (deepCopy (.Values.config.cluster | default dict)) "power" $power }}
+{{- $config := include "gridshift.config.common" . | fromYaml }}
+{{- $_ := set $config "cluster" (deepCopy (.Values.config.cluster | default dict)) }}
+{{- $_ := set $config "power" $power }}
 {{- toYaml $config }}
 {{- end }}
 
