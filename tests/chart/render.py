@@ -72,6 +72,8 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
                    "actions": {"alertmanager_url": "http://alertmanager.monitoring.svc:9093", "dry_run": True}},
         "commonLabels": {"team": "platform"},
     },
+    "ha": {"actions": {"replicas": 2},
+           "config": {"actions": {"alertmanager_url": "http://alertmanager.monitoring.svc:9093"}}},
     "extras": {
         "image": {"repository": "registry.example.com/gridshift", "digest": DIGEST},
         "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/gridshift"}},

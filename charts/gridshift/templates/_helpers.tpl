@@ -166,6 +166,13 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{- /* The service reads and acts on these only, with namespaced requests: its RBAC reaches no further. */}}
 {{- $_ := set $actions "target_namespaces" (deepCopy .) }}
 {{- end }}
+{{- if include "gridshift.actions.leaderElection" . }}
+{{- /* One Lease per release: two releases in one namespace do not elect one leader between them. */}}
+{{- $election := deepCopy ($actions.leader_election | default dict) }}
+{{- $_ := set $election "enabled" true }}
+{{- if not $election.lease_name }}{{ $_ := set $election "lease_name" (printf "%s-actions" (include "gridshift.fullname" .)) }}{{ end }}
+{{- $_ := set $actions "leader_election" $election }}
+{{- end }}
 {{- $_ := set $actions "listen_address" "0.0.0.0" }}
 {{- $_ := set $actions "port" 9600 }}
 {{- $config := include "gridshift.config.common" . | fromYaml }}
@@ -196,6 +203,18 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{- $_ := set $config "cluster" (deepCopy (.Values.config.cluster | default dict)) }}
 {{- $_ := set $config "power" $power }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/* Leader election of the action service: on with more than one replica (or when config.actions.leader_election.enabled says so). */}}
+{{- define "gridshift.actions.leaderElection" -}}
+{{- $election := (.Values.config.actions | default dict).leader_election | default dict }}
+{{- if or (gt (int .Values.actions.replicas) 1) $election.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The Lease's name and namespace, as the action service's config has them. */}}
+{{- define "gridshift.actions.lease" -}}
+{{- $election := (include "gridshift.config.actions" . | fromYaml).actions.leader_election }}
+{{- toYaml (dict "name" $election.lease_name "namespace" ($election.lease_namespace | default .Release.Namespace)) }}
 {{- end }}
 
 {{- define "gridshift.powerEnabled" -}}
@@ -233,6 +252,13 @@ being the release (or <release>-kube-prometheus-stack) cut to 26 characters (kps
 {{- $actions := .Values.config.actions | default dict }}
 {{- if hasKey $actions "karmada_clusters" }}
 {{- fail "config.actions.karmada_clusters is set by the chart: use karmada.enabled and karmada.clusters (they also grant the RBAC)" }}
+{{- end }}
+{{- $election := $actions.leader_election | default dict }}
+{{- if and (gt (int .Values.actions.replicas) 1) (hasKey $election "enabled") (not $election.enabled) }}
+{{- fail (printf "actions.replicas is %d but config.actions.leader_election.enabled is false: without leader election every replica would act (remove the key, or run one replica)" (int .Values.actions.replicas)) }}
+{{- end }}
+{{- if and (include "gridshift.actions.leaderElection" .) (not $actions.alertmanager_url) (not (include "gridshift.kpsAlertmanagerURL" .)) }}
+{{- fail "the action service runs with leader election (actions.replicas > 1) but no Alertmanager is known: followers keep their alert books from Alertmanager's API, so set config.actions.alertmanager_url, or kubePrometheusStack.release for kube-prometheus-stack's" }}
 {{- end }}
 {{- if and .Values.kepler.enabled .Values.power.estimator.enabled }}
 {{- fail "kepler.enabled and power.estimator.enabled are both true: the power exporter reads Kepler or estimates, not both (namespaces would be counted twice)" }}
