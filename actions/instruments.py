@@ -36,6 +36,9 @@ class ActionInstruments:
                                    "each admitted by the write rate limit.", registry=registry)
         self.kube_write_wait = Counter(names.KUBE_WRITE_WAIT, "Time writes waited for the write rate limit "
                                        "(actions.max_writes_per_second).", registry=registry)
+        self.restores_waiting = Gauge(names.RESTORES_WAITING, "Restores decided at the last pass that wait for "
+                                      "the resume pacer (actions.max_resumes_per_minute, max_pending_pods).",
+                                      registry=registry)
         Info(names.BUILD_INFO, "gridshift build.", registry=registry).info({"version": __version__})
 
     def set_plans(self, plans: dict[tuple[str, str, str], Plan]) -> None:

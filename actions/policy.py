@@ -395,6 +395,17 @@ def hold_expires_at(workload: Workload, policy: Policy, state: HoldState) -> flo
     return state.since + policy.max_delay_seconds - held_before(workload)
 
 
+def restore_deadline(namespace: NamespaceView, workload: Workload, state: HoldState) -> float:
+    """By when a held workload must run again: the end of its max-delay, or its own deadline if
+    sooner; a workload whose annotations cannot be read comes first."""
+    try:
+        policy = effective_policy(namespace.annotations, workload.annotations)
+    except PolicyError:
+        return float("-inf")
+    expires = hold_expires_at(workload, policy, state)
+    return min(expires, policy.deadline) if policy.deadline is not None else expires
+
+
 def hold_from(workload: Workload, policy: Policy, now: float, lead: float = jobs.CRONJOB_HOLD_LEAD_SECONDS) -> float | None:
     """When holding the workload starts to be worth it (jobs.hold_from); None: at once."""
     return jobs.hold_from(workload.kind, workload.obj, policy.action, now, lead)

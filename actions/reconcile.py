@@ -34,10 +34,11 @@ from gridshift.actions.cluster import ClusterRead, namespace_view, read_cluster
 from gridshift.actions.kube.api import KubeApi
 from gridshift.actions.kube.errors import Conflict, KubeError
 from gridshift.actions.kube.writes import NotLeader
+from gridshift.actions.resumes import ResumePacer
 from gridshift.actions.jobs import CRONJOB_HOLD_LEAD_SECONDS
 from gridshift.actions.planner import Forecast, ForecastSource, Plan, PlannerSettings
 from gridshift.actions.policy import (ClusterTarget, Context, Decision, MigrationTarget, NamespaceView, Verb, Workload, decide,
-                                      decide_untargeted)
+                                      decide_untargeted, restore_deadline)
 from gridshift.actions.targets import cluster_targets, migration_targets
 from gridshift.actions.upstreams import Alertmanager, Intensities, UpstreamError
 from gridshift.config import ActionsSettings, ClusterSettings
@@ -64,6 +65,15 @@ class _NamespaceResult:
     plans: dict[tuple[str, str, str], Plan] = field(default_factory=dict)  # (namespace, kind, name) -> its plan
     moments: list[float] = field(default_factory=list)  # when the plans act next
     widths: dict[tuple[str, str, str], int] = field(default_factory=dict)  # elastic: (namespace, kind, name) -> width now
+    restores: list[_Restore] = field(default_factory=list)  # decided, waiting for the resume pacer
+
+
+@dataclass(frozen=True)
+class _Restore:
+    deadline: float  # the soonest first: max-delay's end or the workload's own deadline
+    view: NamespaceView
+    workload: Workload
+    action: str
 
 
 class Reconciler:
@@ -87,6 +97,8 @@ class Reconciler:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="reconcile")
         self.leadership = leadership
+        self.resumes = ResumePacer(per_minute=settings.max_resumes_per_minute,
+                                   max_pending_pods=settings.max_pending_pods, clock=clock)
         self.passes = 0
         self.follower_syncs = 0  # Alertmanager syncs while following (nothing acted on)
         self.last_error: str | None = None
@@ -190,7 +202,11 @@ class Reconciler:
         restored = False
         # One worker: no pool to hand work to (the savings simulator runs a year of passes so).
         each = map if self.settings.workers == 1 else self._pool.map
-        for result in each(lambda view: self._namespace(view, context), views):
+        results = list(each(lambda view: self._namespace(view, context), views))
+        paced, room = self._restore_paced([r for result in results for r in result.restores], context)
+        if room is not None:
+            moments.append(room)
+        for result in (*results, paced):
             held.update(result.held)
             plans.update(result.plans)
             widths.update(result.widths)
@@ -259,55 +275,95 @@ class Reconciler:
         return cluster_targets(members, alerting, self.intensities.current(set(members.values()) | alerting))
 
     def _namespace(self, view: NamespaceView, context: Context) -> _NamespaceResult:
-        """Decide and apply for one namespace; a conflict re-reads the object and decides again."""
+        """Decide and apply for one namespace; its restores wait for _restore_paced (soonest deadline first)."""
         result = _NamespaceResult()
-        held = result.held
         for scaled_object in view.untargeted:
             self._untargeted(scaled_object)
         for workload in view.workloads:
-            for attempt in range(CONFLICT_RETRIES):
-                decision = decide(view, workload, context)
-                if decision is None:
-                    break
-                if decision.plan is not None and decision.verb in (Verb.HOLD, Verb.KEEP, Verb.WAIT):
-                    result.plans[(view.name, workload.kind.name, workload.name)] = decision.plan  # it waits
-                    result.moments.append(decision.plan.release_at)
-                if decision.plan is not None and decision.plan.until is not None:
-                    result.moments.append(decision.plan.until)
-                if decision.elastic is not None:
-                    result.widths[(view.name, workload.kind.name, workload.name)] = decision.elastic.width_now
-                    change = decision.elastic.next_change()
-                    if change is not None:
-                        result.moments.append(change)
-                if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START, Verb.RESIZE):
-                    outcome = self.executor.apply(decision)
-                    if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:
-                        fresh = self._reread(workload)
-                        if fresh is None:
-                            break
-                        if outcome.error.status == 422 and _version(fresh, decision) == _version(workload, decision):
-                            # 422 on an unchanged object: the patch is invalid, not raced. Retrying cannot help.
-                            self.decisions.record(decision, Outcome(Result.FAILED, f"refused as invalid: {outcome.error}"))
-                            break
-                        workload = fresh
-                        continue
-                    self.decisions.record(decision, outcome)
-                    if decision.verb == Verb.START:
-                        pass  # started: nothing held, nothing to restore
-                    elif outcome.result == Result.APPLIED or (decision.verb == Verb.RESTORE and outcome.result == Result.FAILED):
-                        held[(view.name, decision.action)] += 1
-                    if decision.verb == Verb.RESTORE and outcome.result == Result.RESTORED:
-                        result.restored = True  # what replaces a restored hold (on-green, another action) need not wait
-                elif decision.verb in (Verb.KEEP, Verb.WAIT):
-                    if decision.verb == Verb.KEEP:
-                        held[(view.name, decision.action)] += 1
-                        self.executor.ensure_hold_event(decision)
-                    if decision.plan is not None and self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason)):
-                        self.executor.announce(decision, workload.kind, workload.obj)  # a new or moved plan
-                else:
-                    self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason))
-                break
+            self._workload(view, workload, context, result, defer_restores=True)
         return result
+
+    def _workload(self, view: NamespaceView, workload: Workload, context: Context, result: _NamespaceResult, *,
+                  defer_restores: bool) -> None:
+        """Decide and apply for one workload; a conflict re-reads the object and decides again."""
+        held = result.held
+        for attempt in range(CONFLICT_RETRIES):
+            decision = decide(view, workload, context)
+            if decision is None:
+                return
+            if decision.verb == Verb.RESTORE and defer_restores:
+                assert decision.state is not None, "a restore carries the state it undoes"
+                result.restores.append(_Restore(restore_deadline(view, workload, decision.state), view, workload,
+                                                decision.action))
+                return
+            if decision.plan is not None and decision.verb in (Verb.HOLD, Verb.KEEP, Verb.WAIT):
+                result.plans[(view.name, workload.kind.name, workload.name)] = decision.plan  # it waits
+                result.moments.append(decision.plan.release_at)
+            if decision.plan is not None and decision.plan.until is not None:
+                result.moments.append(decision.plan.until)
+            if decision.elastic is not None:
+                result.widths[(view.name, workload.kind.name, workload.name)] = decision.elastic.width_now
+                change = decision.elastic.next_change()
+                if change is not None:
+                    result.moments.append(change)
+            if decision.verb in (Verb.HOLD, Verb.RESTORE, Verb.RESUME, Verb.START, Verb.RESIZE):
+                outcome = self.executor.apply(decision)
+                if isinstance(outcome.error, Conflict) and attempt + 1 < CONFLICT_RETRIES:
+                    fresh = self._reread(workload)
+                    if fresh is None:
+                        return
+                    if outcome.error.status == 422 and _version(fresh, decision) == _version(workload, decision):
+                        # 422 on an unchanged object: the patch is invalid, not raced. Retrying cannot help.
+                        self.decisions.record(decision, Outcome(Result.FAILED, f"refused as invalid: {outcome.error}"))
+                        return
+                    workload = fresh
+                    continue
+                self.decisions.record(decision, outcome)
+                if decision.verb == Verb.START:
+                    pass  # started: nothing held, nothing to restore
+                elif outcome.result == Result.APPLIED or (decision.verb == Verb.RESTORE and outcome.result == Result.FAILED):
+                    held[(view.name, decision.action)] += 1
+                if decision.verb == Verb.RESTORE and outcome.result == Result.RESTORED:
+                    result.restored = True  # what replaces a restored hold (on-green, another action) need not wait
+            elif decision.verb in (Verb.KEEP, Verb.WAIT):
+                if decision.verb == Verb.KEEP:
+                    held[(view.name, decision.action)] += 1
+                    self.executor.ensure_hold_event(decision)
+                if decision.plan is not None and self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason)):
+                    self.executor.announce(decision, workload.kind, workload.obj)  # a new or moved plan
+            else:
+                self.decisions.record(decision, Outcome(Result.SKIPPED, decision.reason))
+            return
+
+    def _restore_paced(self, restores: list[_Restore], context: Context) -> tuple[_NamespaceResult, float | None]:
+        """This pass's restores, soonest deadline first, as many as the resume pacer allows; the
+        rest stay held until the pass it asks for (the returned moment)."""
+        result = _NamespaceResult()
+        if not restores:
+            return result, None
+        pending = self._pending_pods()
+        allowed = self.resumes.allowance(pending)
+        restores.sort(key=lambda restore: restore.deadline)
+        for restore in restores[:allowed]:
+            self._workload(restore.view, restore.workload, context, result, defer_restores=False)
+            self.resumes.sent()
+        waiting = restores[allowed:]
+        for restore in waiting:
+            result.held[(restore.view.name, restore.action)] += 1
+        if waiting:
+            self.instruments.restores_waiting.set(len(waiting))
+            log.info("reconcile: %d restores wait (at most %d a minute, %d pods pending of at most %d)", len(waiting),
+                     self.resumes.per_minute, pending, self.resumes.max_pending_pods)
+            return result, self.resumes.next_room(pending)
+        self.instruments.restores_waiting.set(0)
+        return result, None
+
+    def _pending_pods(self) -> int:
+        try:
+            return len(self.kube.list_pending_pods(tuple(self.settings.target_namespaces)))
+        except KubeError as error:  # unknown: count the cap as reached, try again soon
+            log.warning("reconcile: cannot count pending pods: %s", error)
+            return self.resumes.max_pending_pods
 
     def _untargeted(self, scaled_object: Mapping[str, Any]) -> None:
         """A ScaledObject that names no workload: say so, and undo a hold recorded on it (one try a pass)."""

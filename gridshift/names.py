@@ -103,6 +103,7 @@ LAST_RECONCILE = f"{PREFIX}_last_reconcile_timestamp_seconds"
 LEADER = f"{PREFIX}_actions_leader"
 KUBE_WRITES = f"{PREFIX}_actions_kube_writes"
 KUBE_WRITE_WAIT = f"{PREFIX}_actions_kube_write_wait_seconds"
+RESTORES_WAITING = f"{PREFIX}_actions_restores_waiting"
 ACTIVE_ALERTS = f"{PREFIX}_active_alerts"
 # Plans (gridshift additions, docs/metrics.md).
 PLANNED_RELEASE = f"{PREFIX}_planned_release_timestamp_seconds"

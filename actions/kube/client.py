@@ -63,6 +63,14 @@ class Kube:
     def list_pods(self, namespace: str) -> list[dict[str, Any]]:
         return self._items("list", "", "pods", f"/api/v1/namespaces/{namespace}/pods")
 
+    def list_pending_pods(self, namespaces: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Pods waiting to be scheduled or started (phase Pending), in `namespaces` (all when empty)."""
+        query = "?fieldSelector=status.phase%3DPending"
+        if not namespaces:
+            return self._items("list", "", "pods", f"/api/v1/pods{query}")
+        return [pod for namespace in namespaces
+                for pod in self._items("list", "", "pods", f"/api/v1/namespaces/{namespace}/pods{query}")]
+
     def list_objects(self, kind: Kind, namespace: str) -> list[dict[str, Any]]:
         return self._items("list", _group(kind), kind.plural, _path(kind, namespace))
 

@@ -59,6 +59,9 @@ class MemoryKube:
     def list_pods(self, namespace: str) -> list[dict[str, Any]]:
         return []
 
+    def list_pending_pods(self, namespaces: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        return []  # no scheduler here: the pods of what resumes never wait
+
     def list_objects(self, kind: Kind, namespace: str) -> list[dict[str, Any]]:
         return [obj for (ns, _), obj in self.objects[kind.name].items() if ns == namespace]
 

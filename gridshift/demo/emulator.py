@@ -162,14 +162,18 @@ def match_label_selector(selector: str | None, labels: Mapping[str, str] | None)
     return True
 
 
+_SELECTABLE_FIELDS = ('metadata.name', 'metadata.namespace', 'status.phase', 'spec.nodeName')
+
+
 def match_field_selector(selector: str | None, obj: Mapping[str, Any]) -> bool:
-    """Only metadata.name / metadata.namespace (= == !=); other fields are ignored (match)."""
-    meta = obj.get('metadata') or {}
+    """metadata.name, metadata.namespace, and the pods' status.phase and spec.nodeName (= == !=);
+    other fields are ignored (match)."""
     for req in _split_selector(selector or ''):
         m = re.fullmatch(r'([^!=\s]+)\s*(!=|==|=)\s*(\S*)', req)
-        if not m or m.group(1) not in ('metadata.name', 'metadata.namespace'):
+        if not m or m.group(1) not in _SELECTABLE_FIELDS:
             continue
-        actual = meta.get(m.group(1).split('.', 1)[1]) or ''
+        section, key = m.group(1).split('.', 1)
+        actual = (obj.get(section) or {}).get(key) or ''
         if (m.group(2) == '!=') == (actual == m.group(3)):
             return False
     return True
