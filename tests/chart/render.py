@@ -72,6 +72,12 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
                    "actions": {"alertmanager_url": "http://alertmanager.monitoring.svc:9093", "dry_run": True}},
         "commonLabels": {"team": "platform"},
     },
+    "metrics-ports": {
+        "power": {"enabled": True},
+        "config": {"serving": {"shutdown_grace_seconds": 45, "threads": 8, "request_timeout_seconds": 5},
+                   "exporter": {"metrics_port": 9510}, "actions": {"metrics_port": 9610}, "power": {"metrics_port": 9511}},
+        "networkPolicy": {"extraFrom": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "grafana"}}}]},
+    },
     "ha": {"actions": {"replicas": 2},
            "config": {"actions": {"alertmanager_url": "http://alertmanager.monitoring.svc:9093"}}},
     "extras": {

@@ -55,11 +55,13 @@ def test_every_rendered_config_loads_with_gridshifts_own_loader(combination):
         raw = rendered.config(component)
         assert set(raw) == SECTIONS[component], component
         config = build_config(raw, env=env_of(rendered, component), source=f"{component}.yaml")
-        port = {"exporter": config.exporter.port, "actions": config.actions.port, "power": config.power.port}[component]
+        settings = {"exporter": config.exporter, "actions": config.actions, "power": config.power}[component]
         workload = next(w for w in rendered.workloads() if w["metadata"]["name"] == WORKLOAD[component])
-        assert workload["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == port
+        ports = {p["name"]: p["containerPort"] for p in workload["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        assert ports == {"http": settings.port, **({"metrics": settings.metrics_port} if settings.metrics_port else {})}
         service = rendered.get("Service", WORKLOAD[component])
-        assert service["spec"]["ports"] == [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]
+        assert service["spec"]["ports"] == [{"name": name, "port": port, "targetPort": name, "protocol": "TCP"}
+                                            for name, port in ports.items()]
 
 
 def test_without_its_secret_a_component_would_refuse_the_config():

@@ -76,7 +76,10 @@ def test_probes_resources_and_one_image(combination):
         images.add(container["image"])
         role = container["args"][0]
         assert role in ROLES and container["args"][1:3] == ["--config", f"/etc/gridshift/{role.split('-')[0]}.yaml"], name
-        assert container["ports"] == [{"name": "http", "containerPort": ROLES[role], "protocol": "TCP"}], name
+        section = {"exporter": "exporter", "actions": "actions", "power-exporter": "power"}[role]
+        metrics_port = COMBINATIONS[combination].get("config", {}).get(section, {}).get("metrics_port")
+        assert container["ports"] == [{"name": "http", "containerPort": ROLES[role], "protocol": "TCP"}] + (
+            [{"name": "metrics", "containerPort": metrics_port, "protocol": "TCP"}] if metrics_port else []), name
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, name
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, name
         assert container["resources"]["requests"]["cpu"] and container["resources"]["requests"]["memory"], name

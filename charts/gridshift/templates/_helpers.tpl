@@ -451,3 +451,27 @@ spec:
       protocol: TCP
     {{- end }}
 {{- end }}
+
+{{/* A component's NetworkPolicy ingress rules: include "gridshift.ingress" (dict "ctx" $ "component" "actions"
+"all" (list ...) "app" (list ...) "prometheus" (list ...) "extra" (list ...)). /metrics beside the app: one rule,
+`all` peers (in that order) to `http`. /metrics on its own port (config <component>.metrics_port): the `app`
+peers reach `http`, Prometheus only `metrics`; the `extra` peers (networkPolicy.extraFrom) reach both. */}}
+{{- define "gridshift.ingress" -}}
+{{- if eq (include "gridshift.scrapePort" .) "http" }}
+- from:
+    {{- toYaml .all | nindent 4 }}
+  ports:
+    - {port: http, protocol: TCP}
+{{- else }}
+{{- with concat .app .extra }}
+- from:
+    {{- toYaml . | nindent 4 }}
+  ports:
+    - {port: http, protocol: TCP}
+{{- end }}
+- from:
+    {{- toYaml (concat .prometheus .extra) | nindent 4 }}
+  ports:
+    - {port: metrics, protocol: TCP}
+{{- end }}
+{{- end }}
