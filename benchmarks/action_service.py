@@ -37,6 +37,7 @@ Results: a table on stdout and a JSON file under benchmarks/results/ (git-ignore
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import subprocess
 import sys
@@ -54,6 +55,7 @@ import psutil
 from benchmarks.common import (
     ROOT, aligned_table, latency, mib, peak_rss_bytes, provenance, quiet_logging, rss_bytes, write_result,
 )
+from gridshift.config import ActionsSettings
 
 TOKEN = "benchmark-webhook-token-5d2c"
 ZONE = "DE_LU"
@@ -62,6 +64,15 @@ KINDS = ("Deployment", "StatefulSet", "CronJob")
 
 
 # --- the emulator, in the child process ----------------------------------------------------------
+
+def most_in_a_window(times: Sequence[float], seconds: float) -> int:
+    """The most of `times` (sorted) inside any window of `seconds`."""
+    return max((bisect.bisect_left(times, start + seconds) - index for index, start in enumerate(times)), default=0)
+
+
+def reads(requests: dict[str, int]) -> int:
+    return sum(count for key, count in requests.items() if key.startswith("GET "))
+
 
 def _lean_emulator_class() -> type:
     import aiohttp.web
@@ -78,6 +89,8 @@ def _lean_emulator_class() -> type:
             self.stats: Counter[str] = Counter()
             self.writes: Counter[tuple[str, str, str]] = Counter()  # successful PATCHes per object
             self.held: set[tuple[str, str, str]] = set()
+            self.write_times: list[float] = []  # every successful PATCH and POST, as it arrived
+            self.restore_times: list[float] = []  # the PATCHes that removed a hold's state
 
         async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
             self.inflight.add(id(request))
@@ -93,6 +106,8 @@ def _lean_emulator_class() -> type:
                 # kmock keeps every request and scans them all on every request: keep the in-flight ones.
                 self._requests[:] = [r for r in self._requests if id(r) in self.inflight]
             self.stats[f"{method} {plural}"] += 1
+            if method in ("PATCH", "POST") and response.status < 300:
+                self.write_times.append(time.time())
             if method == "PATCH" and response.status < 300:
                 key = (plural, request.namespace, request.name)
                 self.writes[key] += 1
@@ -102,6 +117,7 @@ def _lean_emulator_class() -> type:
                             and "gridshift.io/state" in (operation.get("value") or {})):
                         if operation.get("op") == "remove":
                             self.held.discard(key)
+                            self.restore_times.append(time.time())
                         else:
                             self.held.add(key)
             return response
@@ -169,6 +185,10 @@ def serve_emulator(namespaces: int, per_namespace: int) -> None:
                     "max_writes_per_object": max(emu.writes.values(), default=0),
                     "min_writes_per_object": min(emu.writes.values(), default=0),
                     "requests": dict(emu.stats), "rss_bytes": process.memory_info().rss,
+                    "most_writes_in_a_second": most_in_a_window(sorted(emu.write_times), 1.0),
+                    "most_restores_in_a_minute": most_in_a_window(sorted(emu.restore_times), 60.0),
+                    "restores_spread_seconds": (max(emu.restore_times) - min(emu.restore_times))
+                    if emu.restore_times else 0.0,
                     "cpu_seconds": times.user + times.system,
                 }).encode()
                 self.send_response(200)
@@ -242,7 +262,8 @@ class Emulator:
             self.process.kill()
 
 
-def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, timeout: float) -> dict[str, Any]:
+def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, timeout: float,
+             pacing: dict[str, float], reads_only: bool = False) -> dict[str, Any]:
     import requests
 
     from gridshift import names
@@ -256,8 +277,12 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
     started = time.perf_counter()
     emulator = Emulator(namespaces, per_namespace)
     load_seconds = time.perf_counter() - started
-    config = build_config({"actions": {"reconcile_seconds": 3600, "workers": workers, "request_timeout_seconds": 60}},
-                          env={"GRIDSHIFT_WEBHOOK_TOKEN": TOKEN})
+    config = build_config({"actions": {"reconcile_seconds": 3600, "workers": workers, "request_timeout_seconds": 60,
+                                       **pacing}}, env={"GRIDSHIFT_WEBHOOK_TOKEN": TOKEN})
+    settings = config.actions
+    # The pace is the point: a hold writes a patch and an Event, a restore a patch, each paced.
+    hold_timeout = timeout + 2 * workloads / settings.max_writes_per_second
+    restore_timeout = timeout + workloads / settings.max_writes_per_second + 60 * workloads / settings.max_resumes_per_minute
     api = make_api_client(emulator.url, connection_pool_maxsize=max(8, workers * 2))
     service = build_action_service(config, api_client=api)
     server = Server(service.app, "127.0.0.1", 0, max_body_bytes=service.served_body_limit).start()
@@ -291,6 +316,15 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
         wait_passes(1)
         idle_pass = pass_figures()[0]
         memory["built"] = rss_bytes()
+        if reads_only:  # what a pass asks of the API server, at a size too large to hold in a benchmark
+            reads_before = reads(emulator.stats()["requests"])
+            service.reconciler.trigger()
+            wait_passes(2)
+            assert service.reconciler.wait_idle(timeout)
+            return {"namespaces": namespaces, "workloads": workloads, "idle_pass_seconds": idle_pass,
+                    "second_pass_seconds": pass_figures()[0] - idle_pass,
+                    "api_reads_per_pass": reads(emulator.stats()["requests"]) - reads_before,
+                    "emulator_load_seconds": load_seconds, "memory_rss_bytes": memory}
 
         # 1. webhook latency while idle: an alert for a zone no namespace uses, repeated
         other = webhook_payload("firing", fingerprint="0c1d2e3f40516273", zone="PL")
@@ -308,7 +342,7 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
         during: list[float] = []
         while len(during) < posts and pass_figures()[1] <= before_count:
             during.append(post(firing))  # duplicates, while the pass runs
-        t_held, stats_held = emulator.wait(lambda s: s["held"] >= workloads, timeout)
+        t_held, stats_held = emulator.wait(lambda s: s["held"] >= workloads, hold_timeout)
         assert service.reconciler.wait_idle(timeout)
         hold_cpu = time.process_time() - cpu_before
         after_sum, after_count = pass_figures()
@@ -319,17 +353,19 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
         hold_pass = (after_sum - before_sum) / max(1.0, after_count - before_count)
 
         # 3. a steady pass: everything held, nothing to write
+        reads_before = reads(emulator.stats()["requests"])
         service.reconciler.trigger()
         wait_passes(after_count + 1)
         assert service.reconciler.wait_idle(timeout)
         keep_pass = pass_figures()[0] - after_sum
+        reads_per_pass = reads(emulator.stats()["requests"]) - reads_before
         keep_sum, keep_count = pass_figures()
 
         # 4. restore
         cpu_before = time.process_time()
         t1 = time.perf_counter()
         post(webhook_payload("resolved"))
-        t_restored, stats_restored = emulator.wait(lambda s: s["held"] == 0, timeout)
+        t_restored, stats_restored = emulator.wait(lambda s: s["held"] == 0, restore_timeout)
         assert service.reconciler.wait_idle(timeout)
         restore_cpu = time.process_time() - cpu_before
         restore_sum, restore_count = pass_figures()
@@ -356,6 +392,10 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
             "per_workload_seconds": (t_held - t0) / workloads,
         },
         "keep_pass_seconds": keep_pass,
+        "api_reads_per_pass": reads_per_pass,
+        "pacing": {**pacing, "most_writes_in_a_second": emulator_stats["most_writes_in_a_second"],
+                   "most_restores_in_a_minute": emulator_stats["most_restores_in_a_minute"],
+                   "restores_spread_seconds": emulator_stats["restores_spread_seconds"]},
         "restore": {
             "webhook_to_all_restored_seconds": t_restored - t1,
             "pass_seconds": (restore_sum - keep_sum) / max(1.0, restore_count - keep_count),
@@ -393,6 +433,12 @@ def table(result: dict[str, Any]) -> str:
     row("hold: per workload (wall)", lambda s: _ms(s["hold"]["per_workload_seconds"]))
     row("hold: service CPU", lambda s: _s(s["hold"]["service_cpu_seconds"]))
     row("steady pass, all held (keep)", lambda s: _ms(s["keep_pass_seconds"]))
+    row("API reads in a pass (GET requests)", lambda s: f"{s['api_reads_per_pass']:,}")
+    row("writes: most in any second (limit)", lambda s: f"{s['pacing']['most_writes_in_a_second']} "
+                                                        f"({s['pacing']['max_writes_per_second']:g})")
+    row("restores: most in any minute (limit)", lambda s: f"{s['pacing']['most_restores_in_a_minute']:,} "
+                                                          f"({s['pacing']['max_resumes_per_minute']:g})")
+    row("restores: first to last", lambda s: _s(s["pacing"]["restores_spread_seconds"]))
     row("restore: webhook POST -> all restored", lambda s: _s(s["restore"]["webhook_to_all_restored_seconds"]))
     row("restore: pass duration", lambda s: _s(s["restore"]["pass_seconds"]))
     row("restore: service CPU", lambda s: _s(s["restore"]["service_cpu_seconds"]))
@@ -410,6 +456,15 @@ def table(result: dict[str, Any]) -> str:
     return aligned_table(headers, rows) + "\n" + footer
 
 
+def reads_table(result: dict[str, Any]) -> str:
+    sizes = result["sizes"]
+    headers = ("measure", *(f"{s['namespaces']:,} ns / {s['workloads']:,} wl" for s in sizes))
+    rows = [("API reads in a pass (GET requests)", *(f"{s['api_reads_per_pass']:,}" for s in sizes)),
+            ("first pass / second pass", *(f"{_s(s['idle_pass_seconds'])} / {_s(s['second_pass_seconds'])}" for s in sizes)),
+            ("service RSS after the first pass", *(mib(s["memory_rss_bytes"]["built"]) for s in sizes))]
+    return aligned_table(headers, rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.action_service", description=__doc__.split("\n\n")[0])
     parser.add_argument("--namespaces", default="200,500,1000",
@@ -417,8 +472,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-namespace", type=int, default=5, help="workloads per namespace (default 5)")
     parser.add_argument("--posts", type=int, default=200, help="timed webhook POSTs per phase (default 200)")
     parser.add_argument("--workers", type=int, default=4, help="actions.workers (default 4, the default config)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="give up on a phase after this many seconds")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="give up on a phase after this many seconds more than its pace needs")
+    parser.add_argument("--max-writes-per-second", type=float, default=ActionsSettings.max_writes_per_second,
+                        help="actions.max_writes_per_second (default: the config's)")
+    parser.add_argument("--max-resumes-per-minute", type=int, default=ActionsSettings.max_resumes_per_minute,
+                        help="actions.max_resumes_per_minute (default: the config's)")
     parser.add_argument("--output", type=Path, help="JSON result file (default benchmarks/results/action_service-<time>.json)")
+    parser.add_argument("--reads-only", action="store_true",
+                        help="only the idle passes: API reads a pass and pass time (for sizes too large to hold)")
     parser.add_argument("--serve-emulator", nargs=2, type=int, metavar=("NAMESPACES", "PER_NAMESPACE"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
@@ -429,7 +491,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     quiet_logging("werkzeug", "gridshift.decisions")  # one JSON line per decision is not what is measured
     if args.one_size is not None:
-        measured = run_size(args.one_size, args.per_namespace, args.posts, args.workers, args.timeout)
+        pacing = {"max_writes_per_second": args.max_writes_per_second, "max_resumes_per_minute": args.max_resumes_per_minute}
+        measured = run_size(args.one_size, args.per_namespace, args.posts, args.workers, args.timeout, pacing,
+                            reads_only=args.reads_only)
         measured["memory_peak_rss_bytes"] = peak_rss_bytes()
         print(json.dumps(measured), flush=True)
         return 0
@@ -442,7 +506,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         child = subprocess.run(
             [sys.executable, "-m", "benchmarks.action_service", "--one-size", str(size), "--per-namespace",
              str(args.per_namespace), "--posts", str(args.posts), "--workers", str(args.workers), "--timeout",
-             str(args.timeout)], cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+             str(args.timeout), "--max-writes-per-second", str(args.max_writes_per_second),
+             "--max-resumes-per-minute", str(args.max_resumes_per_minute), *(["--reads-only"] if args.reads_only else [])],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
         if child.returncode != 0:
             print(f"the run with {size} namespaces failed (exit {child.returncode})", file=sys.stderr)
             return 1
@@ -454,7 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sizes": results,
         "total_seconds": time.perf_counter() - began,
     }
-    print(table(result))
+    print(reads_table(result) if args.reads_only else table(result))
     output = write_result(result, "action_service", stamp, args.output)
     print(f"\nwritten {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} "
           f"in {result['total_seconds']:.0f} s")
