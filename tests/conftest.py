@@ -6,6 +6,7 @@ beside the checkout, by the tests or the processes they start, and the session f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from gridshift import recordings
-from tests import outside
+from tests import outside, secret_sweep
 
 TOKEN = "test-entsoe-token-5f1c2a"
 _GUARD = pytest.StashKey[Path]()
@@ -35,14 +36,21 @@ class Clock:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_GUARD] = outside.watch()
+    # The access log of the tests' own stand-ins for upstreams (pytest-httpserver runs on Werkzeug;
+    # gridshift serves on waitress): ENTSO-E's URL carries its token, as a real ENTSO-E's log would.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     folder = session.config.stash[_GUARD]
     session.config.stash[_REACHED] = outside.all_reached(folder)
     outside.unwatch(folder)
-    if session.config.stash[_REACHED]:
+    if session.config.stash[_REACHED] or secret_sweep.found:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    secret_sweep.sweep(report)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -51,6 +59,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("reads outside the repository", red=True)
         for path in reached:
             terminalreporter.line(f"FAILED: {path} was read, outside the checkout (tests and the demo use data/ only)")
+    if secret_sweep.found:
+        terminalreporter.section("secrets in captured output", red=True)
+        for leak in secret_sweep.found:
+            terminalreporter.line(f"FAILED: {leak.test}: a configured secret ({leak.secret[:6]}...) in {leak.where}")
 
 
 @pytest.fixture(scope="session")
