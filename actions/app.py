@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
 import time
@@ -17,6 +18,9 @@ from gridshift.actions.alerts import AlertBook
 from gridshift.actions.decisions import DecisionLog
 from gridshift.actions.executor import DryRun, Executor, dry_run_mode
 from gridshift.actions.instruments import ActionInstruments
+from gridshift.actions import kinds
+from gridshift.actions.kube.api import KubeApi
+from gridshift.actions.kube.cache import CachedKube, WatchCache
 from gridshift.actions.kube.client import Kube
 from gridshift.actions.kube.lease import LeaseElector
 from gridshift.actions.kube.writes import WriteGate
@@ -24,7 +28,7 @@ from gridshift.actions.policy import protected_namespaces
 from gridshift.actions.reconcile import Reconciler
 from gridshift.actions.upstreams import Alertmanager, Intensities
 from gridshift.actions.webhook import create_webhook
-from gridshift.config import Config
+from gridshift.config import ActionsSettings, Config
 from gridshift.web import create_app
 
 log = logging.getLogger(__name__)
@@ -50,19 +54,23 @@ class ActionService:
     # limit is refused (and counted) by the webhook, a far larger one by the server before it is read.
     served_body_limit: int
     elector: LeaseElector | None = None  # with actions.leader_election.enabled
+    cache: WatchCache | None = None  # with actions.watch_cache (cluster-wide)
 
     @property
     def loop(self) -> ServiceLoop:
-        """What runs beside the HTTP server: the leader election, if on, and the reconciler."""
-        return ServiceLoop(self.reconciler, self.elector)
+        """What runs beside the HTTP server: the watch cache and the leader election, if on, and the reconciler."""
+        return ServiceLoop(self.reconciler, self.elector, self.cache)
 
 
 @dataclass(frozen=True)
 class ServiceLoop:
     reconciler: Reconciler
     elector: LeaseElector | None
+    cache: WatchCache | None = None
 
     def start(self) -> None:
+        if self.cache is not None:
+            self.cache.start()
         if self.elector is not None:
             self.elector.start()
         self.reconciler.start()
@@ -73,6 +81,8 @@ class ServiceLoop:
         self.reconciler.stop()
         if self.elector is not None:
             self.elector.stop()
+        if self.cache is not None:
+            self.cache.stop()
 
 
 def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure: bool = False,
@@ -100,13 +110,15 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
                        on_wait=instruments.kube_write_wait.inc)
     kube = Kube(api_client, timeout_seconds=settings.request_timeout_seconds, on_call=on_kube_call, writes=writes,
                 on_write=instruments.kube_writes.inc)
+    cache = _watch_cache(settings, api_client, on_kube_call)
+    reads: KubeApi = kube if cache is None else CachedKube(kube, cache)
     book = AlertBook()
     decisions = DecisionLog(keep=settings.decisions_kept, instruments=instruments, clock=clock)
     protected = protected_namespaces(settings.protected_namespaces, release_namespace)
     exporter = Intensities(settings.exporter_url, timeout_seconds=settings.request_timeout_seconds) if settings.exporter_url else None
     reconciler = Reconciler(
-        kube=kube, book=book, settings=settings, cluster=config.cluster, decisions=decisions, instruments=instruments,
-        executor=Executor(kube, dry_run=mode, clock=clock), protected=protected, clock=clock,
+        kube=reads, book=book, settings=settings, cluster=config.cluster, decisions=decisions, instruments=instruments,
+        executor=Executor(reads, dry_run=mode, clock=clock), protected=protected, clock=clock,
         alertmanager=Alertmanager(settings.alertmanager_url, timeout_seconds=settings.request_timeout_seconds)
         if settings.alertmanager_url else None,
         intensities=exporter, forecasts=exporter, leadership=elector.is_leader if elector else None,
@@ -132,7 +144,21 @@ def build_action_service(config: Config, *, api_client: k8s.ApiClient, insecure:
         instruments=instruments, max_body_bytes=settings.max_body_bytes,
     ))
     return ActionService(app=app, reconciler=reconciler, book=book, decisions=decisions, registry=registry, kube=kube,
-                         served_body_limit=2 * settings.max_body_bytes, elector=elector)
+                         served_body_limit=2 * settings.max_body_bytes, elector=elector, cache=cache)
+
+
+def _watch_cache(settings: ActionsSettings, api_client: k8s.ApiClient,
+                 on_kube_call: Callable[[str, str, str], None] | None) -> WatchCache | None:
+    if not settings.watch_cache or settings.target_namespaces:
+        return None
+    cached = (*kinds.WORKLOAD_KINDS, kinds.HPA, kinds.SCALED_OBJECT)
+    if settings.karmada_clusters:
+        cached += (kinds.PROPAGATION_POLICY,)
+    # The watches hold their connections open: a pool of their own, so the passes' requests keep theirs.
+    configuration = copy.copy(api_client.configuration)
+    configuration.connection_pool_maxsize = len(cached) + WatchCache.CORE_RESOURCES + 1
+    watches = Kube(k8s.ApiClient(configuration), timeout_seconds=settings.request_timeout_seconds, on_call=on_kube_call)
+    return WatchCache(watches, cached, resync_seconds=settings.cache_resync_seconds)
 
 
 def _elector(config: Config, api_client: k8s.ApiClient, release_namespace: str, identity: str) -> LeaseElector | None:

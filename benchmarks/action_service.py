@@ -312,7 +312,10 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
         return elapsed
 
     try:
-        service.reconciler.start()
+        loop = service.loop  # the watch cache and the reconciler, as `gridshift actions` runs them
+        loop.start()
+        if service.cache is not None and not service.cache.wait_synced(timeout):
+            raise SystemExit("the watch cache did not sync")
         wait_passes(1)
         idle_pass = pass_figures()[0]
         memory["built"] = rss_bytes()
@@ -375,7 +378,7 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
         emulator_stats = emulator.stats()
     finally:
         server.stop()
-        service.reconciler.stop()
+        service.loop.stop()
         emulator.close()
         api.close()
 

@@ -342,13 +342,17 @@ class ActionsSettings:
     max_writes_per_second: float = 20.0
     max_resumes_per_minute: int = 600
     max_pending_pods: int = 200
+    # List once, then watch what the passes read (actions/kube/cache.py), instead of listing it all
+    # each pass; listed afresh every `cache_resync_seconds`. Cluster-wide only (not with target_namespaces).
+    watch_cache: bool = True
+    cache_resync_seconds: float = 600.0
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
     webhook_token: Secret | None = field(default=None, metadata={"secret": secrets.WEBHOOK_TOKEN})
 
     def check(self, path: str) -> list[str]:
         problems = positive(self, path, "reconcile_seconds", "request_timeout_seconds", "max_body_bytes", "workers",
                             "decisions_kept", "default_job_duration_seconds", "max_writes_per_second",
-                            "max_resumes_per_minute", "max_pending_pods")
+                            "max_resumes_per_minute", "max_pending_pods", "cache_resync_seconds")
         for name in ("plan_interruption_share", "plan_min_gain", "plan_risk"):
             if getattr(self, name) < 0:
                 problems.append(f"{path}.{name}: must be 0 or more")

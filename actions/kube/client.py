@@ -9,10 +9,12 @@ run (`dry_run=True`) is the same request with `dryRun=All`: the same verbs, noth
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import urllib3
 from kubernetes import client as k8s
 
 from gridshift import names
@@ -22,26 +24,60 @@ from gridshift.actions.kube.errors import NotFound, classify
 from gridshift.actions.kube.writes import WriteGate
 
 # (api group, resource) -> verbs this module calls. tests/actions check the chart's RBAC against it.
+# watch: the watch cache (kube/cache.py) lists once and then watches what the passes read.
 VERBS: dict[tuple[str, str], frozenset[str]] = {
-    ("", "namespaces"): frozenset({"list"}),
-    ("", "nodes"): frozenset({"list"}),
+    ("", "namespaces"): frozenset({"list", "watch"}),
+    ("", "nodes"): frozenset({"list", "watch"}),
     ("", "pods"): frozenset({"list"}),
     ("", "events"): frozenset({"create"}),
-    ("apps", "deployments"): frozenset({"list", "get", "patch"}),
-    ("apps", "statefulsets"): frozenset({"list", "get", "patch"}),
-    ("batch", "cronjobs"): frozenset({"list", "get", "patch"}),
-    ("batch", "jobs"): frozenset({"list", "get", "patch"}),
-    ("autoscaling", "horizontalpodautoscalers"): frozenset({"list", "get", "patch"}),
+    ("apps", "deployments"): frozenset({"list", "watch", "get", "patch"}),
+    ("apps", "statefulsets"): frozenset({"list", "watch", "get", "patch"}),
+    ("batch", "cronjobs"): frozenset({"list", "watch", "get", "patch"}),
+    ("batch", "jobs"): frozenset({"list", "watch", "get", "patch"}),
+    ("autoscaling", "horizontalpodautoscalers"): frozenset({"list", "watch", "get", "patch"}),
     # KEDA: listed every pass (a 404, no KEDA CRD, is fine); patched to hold what it scales.
-    ("keda.sh", "scaledobjects"): frozenset({"list", "get", "patch"}),
+    ("keda.sh", "scaledobjects"): frozenset({"list", "watch", "get", "patch"}),
 }
 # Only with actions.karmada_clusters set (and the chart's karmada.enabled).
 KARMADA_VERBS: dict[tuple[str, str], frozenset[str]] = {
-    ("policy.karmada.io", "propagationpolicies"): frozenset({"list", "get", "patch"}),
+    ("policy.karmada.io", "propagationpolicies"): frozenset({"list", "watch", "get", "patch"}),
 }
 
 
 WRITE_VERBS = frozenset({"patch", "create"})
+WATCH_READ_SLACK_SECONDS = 10.0  # a watch's read timeout past its own timeoutSeconds
+
+
+@dataclass(frozen=True)
+class Collection:
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+class WatchStream:
+    """An open watch: its events (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR) as they arrive;
+    `shutdown()` from another thread ends a read that waits for the next one."""
+
+    def __init__(self, resource: str, response: urllib3.BaseHTTPResponse) -> None:
+        self.resource, self.response = resource, response
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        try:
+            for line in self.response:
+                if line.strip():
+                    yield json.loads(line)
+        except (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ProtocolError, OSError):
+            return  # quiet for the whole watch, closed by the server or shut down: watch again
+        except ValueError as error:
+            raise classify(error, f"watch {self.resource}") from error
+        finally:
+            self.response.release_conn()
+
+    def shutdown(self) -> None:
+        try:
+            self.response.shutdown()
+        except (ValueError, OSError):
+            pass  # already ended and its connection released: nothing to interrupt
 
 
 class Kube:
@@ -107,6 +143,24 @@ class Kube:
         self._call("create", "", "events", "POST", f"/api/v1/namespaces/{metadata.get('namespace')}/events", body=event,
                    query=_dry_run(dry_run))
 
+    def list_collection(self, group: str, resource: str, path: str) -> Collection:
+        """A whole collection and its resourceVersion, where a watch of it starts."""
+        body = self._call("list", group, resource, "GET", path)
+        return Collection(list(body.get("items") or []), str((body.get("metadata") or {}).get("resourceVersion") or ""))
+
+    def watch(self, group: str, resource: str, path: str, *, resource_version: str,
+              timeout_seconds: float) -> WatchStream:
+        """One watch of a collection from `resource_version`, open; its events until the server
+        ends it or `timeout_seconds` pass quietly (WatchStream.events)."""
+        query = [("watch", "true"), ("allowWatchBookmarks", "true"), ("timeoutSeconds", str(max(1, int(timeout_seconds))))]
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        if self.on_call is not None:
+            self.on_call("watch", group, resource)
+        response = self._send("watch", resource, "GET", path, query=query,
+                              timeout=(self.timeout_seconds, timeout_seconds + WATCH_READ_SLACK_SECONDS))
+        return WatchStream(resource, response.response)
+
     def _items(self, verb: str, group: str, resource: str, path: str) -> list[dict[str, Any]]:
         return list(self._call(verb, group, resource, "GET", path).get("items") or [])
 
@@ -118,6 +172,17 @@ class Kube:
             self.on_write()
         if self.on_call is not None:
             self.on_call(verb, group, resource)
+        response = self._send(verb, resource, method, path, query=query, body=body, content_type=content_type,
+                              timeout=self.timeout_seconds)
+        try:
+            response.read()
+            return json.loads(response.data or b"{}")
+        except Exception as error:  # every failure leaves here classified (actions/kube/errors.py)
+            raise classify(error, f"{verb} {resource} {path.rsplit('/', 1)[-1]}") from error
+
+    def _send(self, verb: str, resource: str, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
+              body: Any = None, content_type: str | None = None, timeout: Any) -> Any:
+        """Send one request; the response is unread unless it failed (then a KubeError)."""
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
@@ -126,12 +191,11 @@ class Kube:
                 method=method, resource_path=path, query_params=query or [], header_params=headers, body=body,
                 auth_settings=["BearerToken"],
             )
-            response = self.api.call_api(method, url, header_params=headers, body=serialized,
-                                         _request_timeout=self.timeout_seconds)
-            response.read()
+            response = self.api.call_api(method, url, header_params=headers, body=serialized, _request_timeout=timeout)
             if not 200 <= response.status < 300:
+                response.read()
                 raise k8s.ApiException(http_resp=response)
-            return json.loads(response.data or b"{}")
+            return response
         except Exception as error:  # every failure leaves here classified (actions/kube/errors.py)
             raise classify(error, f"{verb} {resource} {path.rsplit('/', 1)[-1]}") from error
 

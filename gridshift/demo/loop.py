@@ -161,9 +161,10 @@ class Loop:
         api = self._stack.enter_context(make_api_client(self.emulator.base_url))
         self.actions = build_action_service(config, api_client=api)
         server = Server(self.actions.app, "127.0.0.1", port, max_body_bytes=self.actions.served_body_limit).start()
-        self.actions.reconciler.start()
+        loop = self.actions.loop  # the watch cache and the reconciler, as `gridshift actions` runs them
+        loop.start()
         self._stack.callback(server.stop)
-        self._stack.callback(self.actions.reconciler.stop)
+        self._stack.callback(loop.stop)
 
     # --- what a person (or a test) looks at ---------------------------------------------------
 
