@@ -204,7 +204,8 @@ def _run_actions(args: argparse.Namespace) -> int:
     config, api_client = loaded
     try:
         service = build_action_service(config, api_client=api_client, insecure=args.insecure, dry_run=args.dry_run,
-                                       release_namespace=os.environ.get("POD_NAMESPACE", ""))
+                                       release_namespace=os.environ.get("POD_NAMESPACE", ""),
+                                       identity=os.environ.get("POD_NAME", ""))  # else the host name: the pod's
     except CannotStart as error:
         print(f"gridshift actions: {error}", file=sys.stderr)
         return 2
