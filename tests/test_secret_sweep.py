@@ -30,3 +30,33 @@ def test_a_secret_in_captured_output_is_found():
         assert leak.test == "tests/x.py::t" and "Captured log call" in leak.where
     finally:
         del secret_sweep.found[before:]
+
+
+def test_no_secret_in_the_exporters_metrics_answers_or_logs_when_entsoe_echoes_it(fake_entsoe, caplog):
+    """A hostile or careless upstream that quotes the request (its URL carries the token) in its
+    error page: the token is in no metric label, JSON answer, readiness or log line."""
+    from prometheus_client import generate_latest
+    from werkzeug import Response
+
+    from tests.conftest import TOKEN
+    from tests.grid.test_pacing import NOW, Arrivals, FakeTime, exporter
+
+    time = FakeTime(NOW)
+    upstream = Arrivals(fake_entsoe, time)
+    built = exporter(fake_entsoe, time, per_minute=100)
+    client = built.app.test_client()
+    answers = []
+    for status in (401, 400, 500, 503):
+        upstream.answer = Response(f"<html>{status}: GET /api?securityToken={TOKEN}&documentType=A75 refused "
+                                   f"for token {TOKEN}</html>", status, content_type="text/html")
+        for job in built.refresher.jobs:
+            job.next_due = 0.0
+        with caplog.at_level("DEBUG"):
+            built.refresher.run_due()
+        answers += [client.get(path).get_data(as_text=True) for path in
+                    ("/metrics", "/readyz", "/api/v1/intensity?zone=FI", "/api/v1/forecast?zone=FI", "/api/v1/zones")]
+    exposition = generate_latest(built.registry).decode()
+    assert 'reason="unauthorized"' in exposition  # the errors were seen and counted
+    leaked = [text for text in [exposition, *answers, caplog.text] if TOKEN in text]
+    assert leaked == []
+
