@@ -107,6 +107,7 @@ class FakeEntsoe:
         # (query parameters that must match, payload): answers the recordings lack
         self.extra: list[tuple[dict[str, str], str]] = []
         self.failure: Response | None = None
+        self.token = TOKEN  # the one it accepts (a test rotates it)
 
     @property
     def url(self) -> str:
@@ -115,7 +116,7 @@ class FakeEntsoe:
     def handle(self, request: Request) -> Response:
         params = dict(parse_qsl(request.query_string.decode()))
         self.requests.append(params)
-        if params.get("securityToken") != TOKEN:
+        if params.get("securityToken") != self.token:
             return Response("<html><body><h1>Unauthorized</h1></body></html>", status=401, content_type="text/html")
         if self.failure is not None:
             return self.failure

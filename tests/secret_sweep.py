@@ -18,6 +18,7 @@ import pytest
 # Every credential the tests and benchmarks configure (ENTSO-E, Electricity Maps, webhook tokens).
 SECRETS: tuple[str, ...] = (
     "test-entsoe-token-5f1c2a",
+    "test-entsoe-token-5f1c2a-rotated",
     "test-emaps-token-7c41b9e0",
     "test-webhook-token-3f9a1c7e",
     "readme-webhook-token-3b9d",

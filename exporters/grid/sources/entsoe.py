@@ -65,13 +65,16 @@ class EntsoeSource:
         self._local = threading.local()  # requests.Session is not promised thread-safe: one per worker
 
     def _client(self) -> EntsoeRawClient:
+        key = self._api_key.value  # read at each request: a rotated token file is used from the next one on
         client = getattr(self._local, "client", None)
         if client is None:
             client = EntsoeRawClient(
-                api_key=self._api_key.value, session=self._session or BoundedSession(),
+                api_key=key, session=self._session or BoundedSession(),
                 retry_count=1, retry_delay=0, timeout=self._timeout,
             )
             self._local.client = client
+        elif client.api_key != key:
+            client.api_key = key
         return client
 
     def fetch(self, *, dataset: str, zone: str, start: datetime, end: datetime, neighbour: str | None = None) -> str:
