@@ -285,6 +285,15 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
     restore_timeout = timeout + workloads / settings.max_writes_per_second + 60 * workloads / settings.max_resumes_per_minute
     api = make_api_client(emulator.url, connection_pool_maxsize=max(8, workers * 2))
     service = build_action_service(config, api_client=api)
+    sent: list[float] = []  # when the write gate let each write go (the service's side of the pace)
+    counted = service.kube.on_write
+
+    def note_sent() -> None:
+        sent.append(time.monotonic())
+        if counted is not None:
+            counted()
+
+    service.kube.on_write = note_sent
     server = Server(service.app, "127.0.0.1", 0, max_body_bytes=service.served_body_limit).start()
     alerts_url = f"http://127.0.0.1:{server.port}/api/v1/alerts"
     session = requests.Session()
@@ -396,7 +405,8 @@ def run_size(namespaces: int, per_namespace: int, posts: int, workers: int, time
         },
         "keep_pass_seconds": keep_pass,
         "api_reads_per_pass": reads_per_pass,
-        "pacing": {**pacing, "most_writes_in_a_second": emulator_stats["most_writes_in_a_second"],
+        "pacing": {**pacing, "most_writes_sent_in_a_second": most_in_a_window(sorted(sent), 1.0),
+                   "most_writes_in_a_second": emulator_stats["most_writes_in_a_second"],
                    "most_restores_in_a_minute": emulator_stats["most_restores_in_a_minute"],
                    "restores_spread_seconds": emulator_stats["restores_spread_seconds"]},
         "restore": {
@@ -437,8 +447,9 @@ def table(result: dict[str, Any]) -> str:
     row("hold: service CPU", lambda s: _s(s["hold"]["service_cpu_seconds"]))
     row("steady pass, all held (keep)", lambda s: _ms(s["keep_pass_seconds"]))
     row("API reads in a pass (GET requests)", lambda s: f"{s['api_reads_per_pass']:,}")
-    row("writes: most in any second (limit)", lambda s: f"{s['pacing']['most_writes_in_a_second']} "
-                                                        f"({s['pacing']['max_writes_per_second']:g})")
+    row("writes: most sent in any second (limit)", lambda s: f"{s['pacing']['most_writes_sent_in_a_second']} "
+                                                             f"({s['pacing']['max_writes_per_second']:g})")
+    row("writes: most arrived in any second", lambda s: str(s["pacing"]["most_writes_in_a_second"]))
     row("restores: most in any minute (limit)", lambda s: f"{s['pacing']['most_restores_in_a_minute']:,} "
                                                           f"({s['pacing']['max_resumes_per_minute']:g})")
     row("restores: first to last", lambda s: _s(s["pacing"]["restores_spread_seconds"]))

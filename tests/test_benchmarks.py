@@ -52,8 +52,10 @@ def test_action_service_benchmark_runs(tmp_path):
     assert all(size["emulator"]["requests"]["POST events"] == 2 * size["workloads"] for size in sizes)
     # the watch cache answers a pass: no read of the API server; writes never past the limit
     assert all(size["api_reads_per_pass"] == 0 for size in sizes)
-    # Counted where the writes arrive, on a loaded machine: the gate itself is tested exactly in
-    # tests/actions/test_write_pacing.py; here, that the benchmark measures it and nothing bursts.
+    # As sent, never past the limit; as they arrive (on a loaded machine, with the emulator's own
+    # delays) nothing bursts. The gate itself is tested exactly in tests/actions/test_write_pacing.py.
+    assert all(0 < size["pacing"]["most_writes_sent_in_a_second"] <= size["pacing"]["max_writes_per_second"]
+               for size in sizes)
     assert all(0 < size["pacing"]["most_writes_in_a_second"] <= 1.25 * size["pacing"]["max_writes_per_second"]
                for size in sizes)
 
