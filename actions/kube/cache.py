@@ -53,6 +53,15 @@ NAMESPACES = Resource("", "namespaces", "/api/v1/namespaces")
 NODES = Resource("", "nodes", "/api/v1/nodes")
 
 
+def _trimmed(obj: dict[str, Any]) -> dict[str, Any]:
+    """Without metadata.managedFields, which no decision reads and which is often most of an
+    object's size (client-go's informers drop it with a transform for the same reason)."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return obj
+
+
 def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata") or {}
     return meta.get("namespace") or "", meta.get("name") or ""
@@ -83,7 +92,7 @@ class Informer:
         """The service's own write, as the API answered it: in the cache before its watch event."""
         if obj.get("metadata", {}).get("name"):
             with self._lock:
-                self._items[_key(obj)] = dict(obj)
+                self._items[_key(obj)] = _trimmed(dict(obj))
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -106,7 +115,7 @@ class Informer:
     def _list(self) -> None:
         collection = self.kube.list_collection(self.resource.group, self.resource.plural, self.resource.path)
         with self._lock:
-            self._items = {_key(obj): obj for obj in collection.items}
+            self._items = {_key(obj): _trimmed(obj) for obj in collection.items}
             self._version = collection.resource_version
         self.installed = True
         self.lists += 1
@@ -149,7 +158,7 @@ class Informer:
         version = (obj.get("metadata") or {}).get("resourceVersion")
         with self._lock:
             if kind in ("ADDED", "MODIFIED"):
-                self._items[_key(obj)] = obj
+                self._items[_key(obj)] = _trimmed(obj)
             elif kind == "DELETED":
                 self._items.pop(_key(obj), None)
             if version:

@@ -63,6 +63,19 @@ def test_the_cache_lists_once_then_follows_the_api(api, cluster):
         cache.stop()
 
 
+def test_managed_fields_are_not_kept(api, cluster):
+    cluster.namespace("team-a")
+    k8s_object = cluster.deployment("team-a", "web")
+    managed = [{"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]
+    cluster.set("Deployment", "team-a", "web", lambda obj: obj["metadata"].update(managedFields=managed))
+    cache = started(api)
+    try:
+        [cached] = cache.informer(DEPLOYMENTS).items("team-a")
+        assert "managedFields" not in cached["metadata"] and cached["metadata"]["name"] == k8s_object["metadata"]["name"]
+    finally:
+        cache.stop()
+
+
 def test_a_crd_that_is_not_installed_is_known_and_listed_as_a_404(api):
     cache = started(api)
     try:
