@@ -71,13 +71,16 @@ class WatchStream:
         except ValueError as error:
             raise classify(error, f"watch {self.resource}") from error
         finally:
+            # A watch ends unread (it never ends by itself): its connection is closed, not handed
+            # back to the pool with the rest of the stream in it.
+            self.response.close()
             self.response.release_conn()
 
     def shutdown(self) -> None:
         try:
             self.response.shutdown()
-        except (ValueError, OSError):
-            pass  # already ended and its connection released: nothing to interrupt
+        except (ValueError, RuntimeError, OSError):
+            pass  # already ended and its connection released to the pool: nothing to interrupt
 
 
 class Kube:
