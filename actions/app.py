@@ -168,6 +168,6 @@ def _elector(config: Config, api_client: k8s.ApiClient, release_namespace: str, 
     namespace = election.lease_namespace or release_namespace
     if not namespace:
         raise CannotStart("actions.leader_election is enabled but neither lease_namespace nor $POD_NAMESPACE "
-                              "names the namespace of its Lease")
+                          "names the namespace of its Lease")
     return LeaseElector(api_client, election, namespace=namespace, identity=identity or socket.gethostname(),
                         timeout_seconds=min(config.actions.request_timeout_seconds, election.renew_deadline_seconds / 2))

@@ -100,7 +100,6 @@ class Reconciler:
         self.resumes = ResumePacer(per_minute=settings.max_resumes_per_minute,
                                    max_pending_pods=settings.max_pending_pods, clock=clock)
         self.passes = 0
-        self.follower_syncs = 0  # Alertmanager syncs while following (nothing acted on)
         self.last_error: str | None = None
 
     # --- scheduling ---------------------------------------------------------------------------
@@ -159,9 +158,7 @@ class Reconciler:
     def follow(self) -> None:
         """What a follower does each period: keep the book from Alertmanager, so a takeover acts on
         what is active (defect 3: never on an empty book)."""
-        if self.alertmanager is not None:
-            self._sync_alertmanager()
-            self.follower_syncs += 1
+        self._sync_alertmanager()
 
     # --- one pass -----------------------------------------------------------------------------
 

@@ -37,7 +37,6 @@ Results: a table on stdout and a JSON file under benchmarks/results/ (git-ignore
 from __future__ import annotations
 
 import argparse
-import bisect
 import json
 import subprocess
 import sys
@@ -53,7 +52,8 @@ from typing import Any
 import psutil
 
 from benchmarks.common import (
-    ROOT, aligned_table, latency, mib, peak_rss_bytes, provenance, quiet_logging, rss_bytes, write_result,
+    ROOT, aligned_table, latency, mib, most_in_a_window, peak_rss_bytes, provenance, quiet_logging, rss_bytes,
+    write_result,
 )
 from gridshift.config import ActionsSettings
 
@@ -64,11 +64,6 @@ KINDS = ("Deployment", "StatefulSet", "CronJob")
 
 
 # --- the emulator, in the child process ----------------------------------------------------------
-
-def most_in_a_window(times: Sequence[float], seconds: float) -> int:
-    """The most of `times` (sorted) inside any window of `seconds`."""
-    return max((bisect.bisect_left(times, start + seconds) - index for index, start in enumerate(times)), default=0)
-
 
 def reads(requests: dict[str, int]) -> int:
     return sum(count for key, count in requests.items() if key.startswith("GET "))

@@ -3,6 +3,7 @@ result file, and the aligned text table they print."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -47,6 +48,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100), at least 1
     return ordered[int(rank) - 1]
+
+
+def most_in_a_window(times: Sequence[float], seconds: float) -> int:
+    """The most of `times` (sorted) inside any window of `seconds` (closed at its start, open at its end)."""
+    return max((bisect.bisect_left(times, start + seconds) - index for index, start in enumerate(times)), default=0)
 
 
 def latency(values: Sequence[float]) -> dict[str, float | int]:

@@ -21,7 +21,6 @@ Results: a table on stdout and JSON under benchmarks/results/ (git-ignored).
 from __future__ import annotations
 
 import argparse
-import bisect
 import math
 import sys
 import time
@@ -31,17 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import fake_entsoe
-from benchmarks.common import aligned_table, print_table_and_took, provenance, quiet_logging, write_result
+from benchmarks.common import (
+    aligned_table, most_in_a_window, print_table_and_took, provenance, quiet_logging, write_result,
+)
 from benchmarks.grid_exporter import TOKEN, ZONES
 from gridshift.config import ConfigError
 
 ENTSOE_LIMIT_PER_MINUTE = 400  # ENTSO-E's own limit, per token and per IP
 MINUTE = 60.0
-
-
-def most_in_a_window(times: Sequence[float], seconds: float = MINUTE) -> int:
-    """The most of `times` (sorted) inside any window of `seconds` (closed at its start, open at its end)."""
-    return max((bisect.bisect_left(times, start + seconds) - index for index, start in enumerate(times)), default=0)
 
 
 def per_whole_minute(times: Sequence[float], began: float, minutes: int) -> list[int]:
@@ -97,7 +93,7 @@ def run(*, minutes: float, zones: Sequence[str], per_minute: int | None, share: 
         "history_days": config.grid.forecaster.history_days,
         "requests": len(arrivals),
         "requests_per_whole_minute": per_whole_minute(arrivals, began, whole),
-        "most_in_any_60_seconds": most_in_a_window(arrivals),
+        "most_in_any_60_seconds": most_in_a_window(arrivals, MINUTE),
         "backfill": {"planned": status.planned, "done": status.done, "failed": status.failed,
                      "errors": dict(status.errors), "handled_per_minute": pace,
                      "hours_left_at_this_pace": remaining / pace / 60 if pace else None},

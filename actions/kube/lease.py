@@ -109,10 +109,9 @@ class LeaseElector:
         if record is None:
             return self._create()
         self._observe(record)
-        if record.holder != self.identity:
-            self._renewed_at = None  # taken over (or given up): not ours, whatever the deadline says
         if record.holder == self.identity:
             return self._write(record, acquired=False)
+        self._renewed_at = None  # taken over (or given up): not ours, whatever the deadline says
         if record.holder and self.monotonic() - self._observed_at < self.settings.lease_duration_seconds:
             return False  # held, and renewed within a lease duration of our clock
         return self._write(record, acquired=True)
