@@ -161,10 +161,11 @@ class Loop:
         api = self._stack.enter_context(make_api_client(self.emulator.base_url))
         self.actions = build_action_service(config, api_client=api)
         server = Server(self.actions.app, "127.0.0.1", port, max_body_bytes=self.actions.served_body_limit).start()
-        loop = self.actions.loop  # the watch cache and the reconciler, as `gridshift actions` runs them
-        loop.start()
+        # The reconciler alone, without the watch cache: with the cache, `gridshift demo` twice in
+        # ~20 fresh-clone runs did not exit within 60 s of SIGTERM (not yet understood; see issue 19's note).
+        self.actions.reconciler.start()
         self._stack.callback(server.stop)
-        self._stack.callback(loop.stop)
+        self._stack.callback(self.actions.reconciler.stop)
 
     # --- what a person (or a test) looks at ---------------------------------------------------
 
